@@ -1,0 +1,363 @@
+"""Plotting set-up, shared styling and shared HoloViews views.
+
+Every notebook starts with ``tk.viz.setup()``. Every explorer in the toolkit combines
+ipywidgets controls with HoloViews plots the same way: plots become real ipywidgets via
+:func:`as_widget` (Panel + jupyter_bokeh), and controls drive them through HoloViews
+streams, so a container is a plain ``ipywidgets.VBox``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+
+import numpy as np
+
+from ._checks import as_array, positive
+
+__all__ = [
+    "setup",
+    "PALETTE",
+    "REGION_PALETTE",
+    "as_widget",
+    "phase_portrait",
+    "phase_portraits",
+    "time_series",
+    "heatmap",
+    "graph",
+    "LiveCurves",
+    "explore_system",
+]
+
+#: one consistent set of colours (colour-blind safe, Okabe–Ito order)
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442",
+           "#000000"]
+#: categorical colours for linear regions / symbols / HMM states
+REGION_PALETTE = PALETTE + ["#999999", "#882255", "#44AA99", "#117733", "#332288", "#AA4499"]
+
+WIDTH, HEIGHT = 420, 320
+_SETUP_DONE = False
+
+
+def _network_available(host="cdn.bokeh.org", port=443, timeout=1.0) -> bool:
+    result = []
+
+    def probe():
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                result.append(True)
+        except OSError:
+            result.append(False)
+
+    t = threading.Thread(target=probe, daemon=True)
+    t.start()
+    t.join(timeout + 0.5)
+    return bool(result and result[0])
+
+
+def setup(inline: bool | None = None, *, width: int = WIDTH, height: int = HEIGHT):
+    """Load HoloViews with the Bokeh backend and the toolkit's theme.
+
+    ``inline``: embed BokehJS in the notebook (works offline, but executed notebooks grow
+    by ~6 MB). Default: the ``DYNALENS_INLINE`` environment variable if set, else inline
+    exactly when the Bokeh CDN cannot be reached.
+    """
+    global _SETUP_DONE
+    import holoviews as hv
+    import panel as pn
+
+    if inline is None:
+        env = os.environ.get("DYNALENS_INLINE")
+        inline = (env.strip().lower() not in ("0", "false", "no")) if env else \
+            not _network_available()
+    hv.extension("bokeh", inline=inline, logo=False)
+    pn.extension(inline=inline)
+    _apply_theme(width, height)
+    _SETUP_DONE = True
+    return hv
+
+
+def _apply_theme(width=WIDTH, height=HEIGHT):
+    import holoviews as hv
+    from holoviews import opts
+
+    common = dict(width=width, height=height, tools=["hover"], fontscale=1.05,
+                  show_grid=True)
+    hv.opts.defaults(
+        opts.Curve(**common, line_width=1.6, color=PALETTE[0]),
+        opts.Path(**common, line_width=1.0, color=PALETTE[0]),
+        opts.Scatter(**common, size=4, color=PALETTE[0]),
+        opts.Points(**common, size=4, color=PALETTE[0]),
+        opts.Spikes(**common),
+        opts.Area(**common, alpha=0.4),
+        opts.HeatMap(width=width, height=height, tools=["hover"], cmap="viridis",
+                     colorbar=True),
+        opts.Image(width=width, height=height, tools=["hover"], cmap="viridis",
+                   colorbar=True),
+        opts.QuadMesh(width=width, height=height, tools=["hover"], cmap="viridis",
+                      colorbar=True),
+        opts.Contours(width=width, height=height),
+        opts.Graph(width=width, height=height, tools=["hover"], xaxis=None, yaxis=None,
+                   node_size=14, directed=True, arrowhead_length=0.03),
+        opts.Bars(**common),
+        opts.Histogram(**common, alpha=0.7, color=PALETTE[0]),
+        opts.Overlay(legend_position="right"),
+    )
+
+
+def _ensure_theme():
+    # Views may be built without setup() (tests, scripts): apply styling once anyway.
+    global _SETUP_DONE
+    if not _SETUP_DONE:
+        import holoviews as hv
+
+        if "bokeh" not in hv.Store.renderers:
+            hv.extension("bokeh", logo=False)
+        _apply_theme()
+        _SETUP_DONE = True
+
+
+def as_widget(obj):
+    """A HoloViews (or Panel) object as a real ipywidget, to place in VBox/HBox containers.
+
+    The one way the toolkit combines widgets and plots; streams keep it live.
+    """
+    import panel as pn
+
+    return pn.ipywidget(pn.panel(obj))
+
+
+def _labels(d, labels):
+    if labels is None:
+        return [f"x{i}" for i in range(d)]
+    labels = list(labels)
+    if len(labels) != d:
+        raise ValueError(f"labels: expected {d} names, got {len(labels)}")
+    return labels
+
+
+def phase_portrait(x, dims=(0, 1), *, labels=None, color=None, title="", kind="path"):
+    """2-D projection of a trajectory (T, d) onto ``dims``.
+
+    ``kind="path"`` draws a line; ``"points"`` draws points, coloured by ``color`` (an
+    array of length T, e.g. the linear region or HMM output) when given.
+    """
+    import holoviews as hv
+
+    _ensure_theme()
+    x = as_array(x, "x", ndim=2, min_length=2)
+    labels = _labels(x.shape[1], labels)
+    i, j = dims
+    for k, name in ((i, "dims[0]"), (j, "dims[1]")):
+        if not 0 <= k < x.shape[1]:
+            raise ValueError(f"{name}: {k} is not a dimension of x (d = {x.shape[1]})")
+    kd, vd = labels[i], labels[j]
+    if kind == "path" and color is None:
+        return hv.Path([x[:, [i, j]]], kdims=[kd, vd]).opts(title=title)
+    if color is None:
+        return hv.Points(x[:, [i, j]], kdims=[kd, vd]).opts(title=title)
+    color = as_array(color, "color", ndim=1, dtype=None, finite=False)
+    if len(color) != len(x):
+        raise ValueError(f"color: length {len(color)} differs from x's {len(x)}")
+    data = {kd: x[:, i], vd: x[:, j], "c": color}
+    cat = color.dtype.kind in "iub" or color.dtype.kind in "OU"
+    el = hv.Points(data, kdims=[kd, vd], vdims=["c"])
+    if cat:
+        data["c"] = np.asarray(color).astype(str)
+        el = hv.Points(data, kdims=[kd, vd], vdims=["c"])
+        return el.opts(color="c", cmap=REGION_PALETTE, title=title, legend_position="right")
+    return el.opts(color="c", cmap="viridis", colorbar=True, title=title)
+
+
+def phase_portraits(x, *, labels=None, pairs=None, color=None, linked=True, max_points=20000):
+    """All 2-D projections of a trajectory, with linked selection (box-select in one
+    panel highlights the same time points in the others)."""
+    import holoviews as hv
+    import pandas as pd
+
+    _ensure_theme()
+    x = as_array(x, "x", ndim=2, min_length=2)
+    labels = _labels(x.shape[1], labels)
+    if pairs is None:
+        pairs = [(i, j) for i in range(x.shape[1]) for j in range(i + 1, x.shape[1])][:6]
+    step = max(1, len(x) // max_points)
+    df = pd.DataFrame(x[::step], columns=labels)
+    df["t"] = np.arange(len(x))[::step]
+    vdims = ["t"]
+    if color is not None:
+        color = as_array(color, "color", ndim=1, dtype=None, finite=False)
+        if len(color) != len(x):
+            raise ValueError(f"color: length {len(color)} differs from x's {len(x)}")
+        df["c"] = np.asarray(color)[::step].astype(str)
+        vdims.append("c")
+    ds = hv.Dataset(df)
+    panels = []
+    for i, j in pairs:
+        el = hv.Points(ds, kdims=[labels[i], labels[j]], vdims=vdims).opts(
+            size=2, width=300, height=280, tools=["box_select", "lasso_select", "hover"])
+        if color is not None:
+            el = el.opts(color="c", cmap=REGION_PALETTE)
+        panels.append(el)
+    layout = hv.Layout(panels).cols(3)
+    if linked:
+        return hv.link_selections.instance()(layout)
+    return layout
+
+
+def time_series(x, dt: float = 1.0, *, labels=None, title="", max_points=20000):
+    """Each column of ``x`` (T, d) against time, stacked in one overlay."""
+    import holoviews as hv
+
+    _ensure_theme()
+    x = as_array(x, "x", ndim=(1, 2), min_length=2)
+    if x.ndim == 1:
+        x = x[:, None]
+    dt = positive(dt, "dt")
+    labels = _labels(x.shape[1], labels)
+    step = max(1, len(x) // max_points)
+    t = np.arange(len(x))[::step] * dt
+    curves = [hv.Curve((t, x[::step, i]), "time", "value", label=labels[i]).opts(
+        color=PALETTE[i % len(PALETTE)]) for i in range(x.shape[1])]
+    return hv.Overlay(curves).opts(title=title, width=2 * WIDTH)
+
+
+def heatmap(matrix, *, xlabel="column", ylabel="row", title="", xticks=None, yticks=None,
+            cmap="viridis", symmetric=False):
+    """A matrix as a heatmap (row 0 at the top), with optional tick labels."""
+    import holoviews as hv
+
+    _ensure_theme()
+    m = as_array(matrix, "matrix", ndim=2, finite=False)
+    xt = list(xticks) if xticks is not None else [str(j) for j in range(m.shape[1])]
+    yt = list(yticks) if yticks is not None else [str(i) for i in range(m.shape[0])]
+    if len(xt) != m.shape[1] or len(yt) != m.shape[0]:
+        raise ValueError("xticks/yticks: lengths must match the matrix shape")
+    rows = [(xt[j], yt[i], float(m[i, j])) for i in range(m.shape[0]) for j in range(m.shape[1])]
+    el = hv.HeatMap(rows, kdims=[xlabel, ylabel], vdims=["value"]).opts(
+        title=title, cmap=cmap, invert_yaxis=True)
+    if symmetric:
+        lim = float(np.nanmax(np.abs(m))) or 1.0
+        el = el.opts(clim=(-lim, lim), cmap="RdBu_r")
+    return el
+
+
+def graph(g, *, weight: str = "weight", layout: str = "circular", title="", node_labels=True):
+    """A (weighted, directed) ``networkx`` graph; edge width follows ``weight``."""
+    import holoviews as hv
+    import networkx as nx
+
+    _ensure_theme()
+    if not isinstance(g, nx.Graph):
+        raise TypeError(f"g: expected a networkx graph, got {type(g).__name__}")
+    if g.number_of_nodes() == 0:
+        raise ValueError("g: the graph has no nodes")
+    positions = {"circular": nx.circular_layout, "spring": lambda G: nx.spring_layout(G, seed=0),
+                 "kamada_kawai": nx.kamada_kawai_layout}
+    if layout not in positions:
+        raise ValueError(f"layout: choose one of {sorted(positions)}")
+    pos = positions[layout](g)
+    ws = np.array([d.get(weight, 1.0) for *_, d in g.edges(data=True)], dtype=float)
+    wmax = ws.max() if len(ws) else 1.0
+    h = nx.DiGraph() if g.is_directed() else nx.Graph()
+    h.add_nodes_from((n, {"label": str(n)}) for n in g.nodes)
+    for (u, v), w in zip(g.edges(), ws):
+        h.add_edge(u, v, weight=float(w), width=0.5 + 5.0 * float(w) / wmax)
+    el = hv.Graph.from_networkx(h, pos).opts(
+        title=title, edge_line_width="width", node_color=PALETTE[0], edge_color="#555555",
+        directed=g.is_directed())
+    if node_labels:
+        xs = [pos[n][0] for n in g.nodes]
+        ys = [pos[n][1] for n in g.nodes]
+        labels = hv.Labels({"x": xs, "y": ys, "text": [str(n) for n in g.nodes]},
+                           ["x", "y"], "text").opts(text_color="white", text_font_size="9pt")
+        return el * labels
+    return el
+
+
+class LiveCurves:
+    """Curves that grow while a loop runs: ``live.update(step, {"train/acc": 0.5, ...})``.
+
+    ``live.view()`` returns a DynamicMap backed by a ``hv.streams.Buffer``; pass
+    ``live.update`` as a trainer's ``on_log`` callback. Kernel-to-browser messages flow
+    while a cell runs, so the plot updates during training.
+    """
+
+    def __init__(self, names, *, xlabel="step", ylabel="value", title="", logy=False,
+                 length=100_000):
+        import holoviews as hv
+        import pandas as pd
+
+        _ensure_theme()
+        self.names = list(names)
+        if not self.names:
+            raise ValueError("names: give at least one curve name")
+        self._columns = ["step"] + [n.replace("/", "_") for n in self.names]
+        empty = pd.DataFrame({c: np.zeros(0) for c in self._columns})
+        self.buffer = hv.streams.Buffer(empty, length=length, index=False)
+        self.xlabel, self.ylabel, self.title, self.logy = xlabel, ylabel, title, logy
+
+    def view(self):
+        import holoviews as hv
+
+        def draw(data):
+            curves = [hv.Curve(data, "step", col, label=name).opts(
+                color=PALETTE[i % len(PALETTE)])
+                for i, (name, col) in enumerate(zip(self.names, self._columns[1:]))]
+            return hv.Overlay(curves).opts(title=self.title, logy=self.logy)
+
+        return hv.DynamicMap(draw, streams=[self.buffer]).opts(
+            hv.opts.Curve(framewise=True, ylabel=self.ylabel, xlabel=self.xlabel))
+
+    def update(self, step, values: dict):
+        import pandas as pd
+
+        row = {"step": [float(step)]}
+        for name, col in zip(self.names, self._columns[1:]):
+            v = values.get(name, np.nan)
+            row[col] = [float(v) if v is not None else np.nan]
+        self.buffer.send(pd.DataFrame(row))
+
+
+def explore_system(name: str = "lorenz63", *, n_steps: int = 5000, dt: float | None = None):
+    """Sliders for a system's parameters driving its phase portrait and time series.
+
+    Every figure is ``tk.viz.phase_portrait(tk.systems.trajectory(name, n_steps, dt,
+    params=...))``: the same call you can run headless.
+    """
+    import dataclasses
+
+    import holoviews as hv
+    import ipywidgets as widgets
+
+    from . import systems
+
+    _ensure_theme()
+    system = systems.make(name)
+    fields = [f for f in dataclasses.fields(system) if isinstance(getattr(system, f.name), float)]
+    sliders = {}
+    for f in fields:
+        v = float(getattr(system, f.name))
+        span = max(abs(v), 1.0)
+        sliders[f.name] = widgets.FloatSlider(value=v, min=v - span, max=v + span,
+                                              step=span / 50, description=f.name,
+                                              continuous_update=False)
+    Params = hv.streams.Stream.define("Params", **{k: s.value for k, s in sliders.items()})
+    stream = Params()
+
+    def portrait(**params):
+        try:
+            x = systems.trajectory(system.name, n_steps, dt, params=params)
+        except (ValueError, RuntimeError) as exc:
+            return hv.Path([]).opts(title=f"{system.name}: {exc}")
+        desc = ", ".join(f"{k} = {v:.3g}" for k, v in params.items())
+        dims = (0, 2) if x.shape[1] >= 3 else (0, 1)
+        return phase_portrait(x, dims=dims, title=f"{system.name}: {desc}")
+
+    dmap = hv.DynamicMap(portrait, streams=[stream])
+    for key, slider in sliders.items():
+        slider.observe(lambda ch, key=key: stream.event(**{key: ch["new"]}), names="value")
+    controls = widgets.VBox(list(sliders.values()))
+    box = widgets.VBox([controls, as_widget(dmap)])
+    box.stream, box.sliders, box.dmap = stream, sliders, dmap  # for headless use and tests
+    return box
