@@ -114,7 +114,10 @@ def fit(
     from tqdm.auto import tqdm
 
     recorder = HistoryRecorder()
-    good_state = snapshot(model)
+    # A state is good once the loss computed *from* it (at the next step) was finite: keep
+    # the latest snapshot and the one before, since the latest may be the one that failed.
+    good = (0, snapshot(model))
+    previous = good
     best_state, best_score, best_step = None, math.inf, None
     reason = "completed"
     t_start = time.perf_counter()
@@ -133,10 +136,11 @@ def fit(
                 reason, failed_step = "diverged", done
                 why = "not finite" if not math.isfinite(loss) else f"above max_loss={max_loss:g}"
                 recorder.log(done, {"loss": loss})
+                if good[0] >= done - 1:
+                    good = previous
                 message = (f"training diverged at step {done}: loss {loss:.4g} is {why}. "
-                           f"The model holds its last good state (step "
-                           f"{_last_good_step(recorder, done)}); try a smaller learning "
-                           "rate or stronger gradient clipping.")
+                           f"The model holds its last good state (step {good[0]}); try a "
+                           "smaller learning rate or stronger gradient clipping.")
                 break
             is_log = done % log_every == 0 or done == n_steps
             is_score = score is not None and (done % score_every == 0 or done == n_steps)
@@ -158,9 +162,9 @@ def fit(
                     reason, failed_step = "diverged", done
                     recorder.log(done, values)
                     message = (f"training diverged at step {done}: parameters are no longer "
-                               "finite. The model holds its last good state.")
+                               f"finite. The model holds its last good state (step {good[0]}).")
                     break
-                good_state = snapshot(model)
+                previous, good = good, (done, snapshot(model))
                 recorder.log(done, values)
                 bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
                 if on_log is not None:
@@ -176,7 +180,7 @@ def fit(
         bar.close()
 
     if reason == "diverged":
-        restore(model, good_state)
+        restore(model, good[1])
     elif best_state is not None and restore_best:
         restore(model, best_state)
     info = dict(meta or {})
@@ -191,11 +195,6 @@ def fit(
 
         warnings.warn(message, RuntimeWarning, stacklevel=2)
     return history
-
-
-def _last_good_step(recorder: HistoryRecorder, failed: int) -> int:
-    steps = [s for s in recorder.steps() if s < failed]
-    return steps[-1] if steps else 0
 
 
 def _ckpt_name(step: int) -> str:
