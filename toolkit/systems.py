@@ -71,6 +71,7 @@ class System:
         return dataclasses.asdict(self)
 
     def f(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        """Vector field (flows) or map (maps), vectorised over the leading axes of x."""
         raise NotImplementedError
 
     def jacobian(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
@@ -148,9 +149,8 @@ class Lorenz63(Flow):
         positive(self.beta, "beta")
 
     def f(self, x):
-        x = np.asarray(x, float)
-        X, Y, Z = x[..., 0], x[..., 1], x[..., 2]
-        return np.stack([self.sigma * (Y - X), X * (self.rho - Z) - Y, X * Y - self.beta * Z], -1)
+        X, Y, Z = np.asarray(x, float).T
+        return np.array([self.sigma * (Y - X), X * (self.rho - Z) - Y, X * Y - self.beta * Z]).T
 
     def jacobian(self, x):
         x = np.asarray(x, float)
@@ -182,9 +182,8 @@ class Rossler(Flow):
     default_transient: ClassVar[float] = 200.0
 
     def f(self, x):
-        x = np.asarray(x, float)
-        X, Y, Z = x[..., 0], x[..., 1], x[..., 2]
-        return np.stack([-Y - Z, X + self.a * Y, self.b + Z * (X - self.c)], -1)
+        X, Y, Z = np.asarray(x, float).T
+        return np.array([-Y - Z, X + self.a * Y, self.b + Z * (X - self.c)]).T
 
     def jacobian(self, x):
         x = np.asarray(x, float)
@@ -256,9 +255,8 @@ class VanDerPol(Flow):
     default_transient: ClassVar[float] = 50.0
 
     def f(self, x):
-        x = np.asarray(x, float)
-        X, Y = x[..., 0], x[..., 1]
-        return np.stack([Y, self.mu * (1 - X**2) * Y - X], -1)
+        X, Y = np.asarray(x, float).T
+        return np.array([Y, self.mu * (1 - X**2) * Y - X]).T
 
     def jacobian(self, x):
         x = np.asarray(x, float)
@@ -292,9 +290,8 @@ class Duffing(Flow):
         positive(self.delta, "delta", strict=False)
 
     def f(self, x):
-        x = np.asarray(x, float)
-        X, Y = x[..., 0], x[..., 1]
-        return np.stack([Y, -self.delta * Y - self.alpha * X - self.beta * X**3], -1)
+        X, Y = np.asarray(x, float).T
+        return np.array([Y, -self.delta * Y - self.alpha * X - self.beta * X**3]).T
 
     def jacobian(self, x):
         x = np.asarray(x, float)
@@ -328,9 +325,8 @@ class Pendulum(Flow):
         positive(self.gamma, "gamma", strict=False)
 
     def f(self, x):
-        x = np.asarray(x, float)
-        th, om = x[..., 0], x[..., 1]
-        return np.stack([om, -self.g_over_l * np.sin(th) - self.gamma * om], -1)
+        th, om = np.asarray(x, float).T
+        return np.array([om, -self.g_over_l * np.sin(th) - self.gamma * om]).T
 
     def jacobian(self, x):
         x = np.asarray(x, float)
@@ -363,9 +359,8 @@ class SlowManifold(Flow):
             raise ValueError("lam: must differ from 2*mu (the closed form divides by λ − 2μ)")
 
     def f(self, x):
-        x = np.asarray(x, float)
-        X, Y = x[..., 0], x[..., 1]
-        return np.stack([self.mu * X, self.lam * (Y - X**2)], -1)
+        X, Y = np.asarray(x, float).T
+        return np.array([self.mu * X, self.lam * (Y - X**2)]).T
 
     def jacobian(self, x):
         x = np.asarray(x, float)
@@ -456,9 +451,8 @@ class Henon(Map):
     default_x0: ClassVar[tuple] = (0.1, 0.1)
 
     def f(self, x):
-        x = np.asarray(x, float)
-        X, Y = x[..., 0], x[..., 1]
-        return np.stack([1 - self.a * X**2 + Y, self.b * X], -1)
+        X, Y = np.asarray(x, float).T
+        return np.array([1 - self.a * X**2 + Y, self.b * X]).T
 
     def jacobian(self, x):
         x = np.asarray(x, float)
