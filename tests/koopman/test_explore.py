@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+
+import toolkit as tk
+from toolkit import koopman as kp
+
+
+@pytest.fixture(scope="module")
+def box():
+    return kp.explore("van_der_pol", size=24, n_steps=1500, grid=12, eps=1e-3)
+
+
+def test_explorer_shows_what_the_public_calls_compute(box):
+    import holoviews as hv
+
+    x = tk.systems.trajectory("van_der_pol", 1500, dt=tk.systems.VanDerPol.default_dt)
+    spec = kp.edmd(x, None, kp.dictionary_of_size("rbf", 24, 2), dt=0.01)
+    shown = box.spectrum()
+    np.testing.assert_allclose(shown.eigenvalues, spec.eigenvalues)
+    n_ok = len(spec.verified(1e-3))
+    assert f"{n_ok} with residual" in box.status.value
+    assert len(box.controls["eigenvalue"].options) == len(spec)
+    for dm in box.dmaps.values():
+        hv.render(dm[()])
+
+
+def test_selecting_an_eigenvalue_shows_its_eigenfunction(box):
+    box.controls["eigenvalue"].value = 2
+    assert box.stream.contents["k"] == 2
+    pts = box.dmaps["eigenfunction"][()]
+    spec = box.spectrum()
+    x = tk.systems.trajectory("van_der_pol", 1500, dt=0.01)
+    phi = spec.eigenfunctions(x)[:, 2].real
+    scale = np.max(np.abs(spec.eigenfunctions(x)[:, 2]))
+    np.testing.assert_allclose(pts.dimension_values("real"), phi / scale)
+
+
+def test_changing_dictionary_size_and_threshold_updates(box):
+    box.controls["size"].value = 16
+    assert len(box.spectrum()) == 16
+    box.controls["eps"].value = 1e-1
+    n_ok = len(box.spectrum().verified(1e-1))
+    assert f"{n_ok} with residual" in box.status.value
+    box.controls["dictionary"].value = "monomials"
+    assert box.spectrum().dictionary.degree == 4   # C(6, 4) = 15 ≤ 16
+    box.controls["observable"].value = 1
+    assert box.stream.contents["observable"] == 1
+
+
+def test_explorer_accepts_data():
+    t = np.arange(600)
+    x = np.stack([np.cos(0.3 * t), np.sin(0.3 * t)], 1)
+    b = kp.explore(data=x, dictionary="delays", size=2, grid=6)
+    assert b.controls["system"].value == "your data"
+    assert len(b.spectrum()) > 0

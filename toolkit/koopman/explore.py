@@ -1,0 +1,205 @@
+"""Explorer: a Koopman spectrum you can steer, with every eigenvalue's certificate.
+
+Every figure is a public call you can run headless::
+
+    x = tk.systems.trajectory(system, n_steps, dt)          # or your data
+    spec = kp.edmd(x, None, kp.dictionary_of_size(kind, size, d), dt=dt)
+    spec.pseudospectrum(kp.complex_grid(...), rtol=1e-3).plot(levels=[eps, 1e-2, 1e-1])
+    spec.plot_eigenfunction(k, x)
+    kp.spectral_measure(x, observable, dt=dt).plot(frequency=True)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import systems, viz
+from .._checks import as_array, positive
+from .dictionaries import DICTIONARY_KINDS, dictionary_of_size
+from .edmd import edmd
+from .measures import spectral_measure
+from .pseudospectra import complex_grid
+
+__all__ = ["explore"]
+
+DATA = "your data"
+
+
+def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
+            dictionary: str = "rbf", size: int = 60, eps: float = 1e-3,
+            n_steps: int = 4000, grid: int = 36):
+    """Pick a system (or pass ``data``, a trajectory (T, d)), a dictionary and its size,
+    and a residual threshold ε; see the EDMD eigenvalues on the unit circle coloured by
+    residual over the pseudospectrum's ε-contours, the eigenfunction of the eigenvalue you
+    pick (sorted by residual) on the data, and the spectral measure of a coordinate.
+
+    ``dt`` is the sampling interval (default: the system's own, or 1 for data);
+    ``grid`` the pseudospectrum's points per side.
+    """
+    import holoviews as hv
+    import ipywidgets as widgets
+
+    viz._ensure_theme()
+    n_steps = positive(n_steps, "n_steps", integer=True)
+    grid = positive(grid, "grid", integer=True)
+    positive(eps, "eps")
+    if data is not None:
+        data = as_array(data, "data", ndim=(1, 2), min_length=10)
+        data = data[:, None] if data.ndim == 1 else data
+        systems_list = [DATA]
+        system = DATA
+    else:
+        systems_list = sorted(systems.SYSTEMS)
+        if system not in systems_list:
+            systems.make(system)  # raises the usual error for an unknown name
+            system = systems.make(system).name
+
+    cache: dict = {}
+
+    def trajectory(name):
+        if name == DATA:
+            return data, (1.0 if dt is None else float(dt))
+        key = ("x", name)
+        if key not in cache:
+            sys_ = systems.make(name)
+            step = None if sys_.is_map else (dt or sys_.default_dt)
+            cache[key] = (systems.trajectory(name, n_steps, dt=step), step or 1.0)
+        return cache[key]
+
+    def spectrum(name, kind, n):
+        key = ("spec", name, kind, n)
+        if key not in cache:
+            x, step = trajectory(name)
+            cache[key] = edmd(x, None, dictionary_of_size(kind, n, x.shape[1]), dt=step)
+        return cache[key]
+
+    def pseudo(name, kind, n):
+        key = ("ps", name, kind, n)
+        if key not in cache:
+            spec = spectrum(name, kind, n)
+            lim = max(1.3, 1.05 * float(np.max(np.abs(spec.eigenvalues), initial=0)))
+            cache[key] = spec.pseudospectrum(complex_grid((-lim, lim), (-lim, lim), grid),
+                                             rtol=1e-3)
+        return cache[key]
+
+    # ------------------------------------------------------------------ controls
+    style = {"description_width": "initial"}
+    w_system = widgets.Dropdown(options=systems_list, value=system, description="system")
+    w_kind = widgets.Dropdown(options=list(DICTIONARY_KINDS), value=dictionary,
+                              description="dictionary")
+    w_size = widgets.IntSlider(value=int(size), min=2, max=300, step=1,
+                               description="size N", continuous_update=False, style=style)
+    w_eps = widgets.FloatLogSlider(value=float(eps), base=10, min=-12, max=0, step=0.25,
+                                   description="residual ε", continuous_update=False,
+                                   style=style)
+    w_eig = widgets.Dropdown(description="eigenvalue", style=style,
+                             layout=widgets.Layout(width="420px"))
+    w_obs = widgets.Dropdown(description="observable", style=style)
+    w_part = widgets.ToggleButtons(options=["real", "abs", "phase"], value="real",
+                                   description="show", style=style)
+    status = widgets.HTML()
+
+    Params = hv.streams.Stream.define("Params", system=system, kind=dictionary,
+                                      size=int(size), eps=float(eps), k=0, observable=0,
+                                      part="real")
+    stream = Params()
+
+    def refresh_choices():
+        try:
+            spec = spectrum(w_system.value, w_kind.value, w_size.value)
+        except (ValueError, RuntimeError) as exc:
+            status.value = f"<b>cannot compute:</b> {exc}"
+            w_eig.options = []
+            return None
+        labels = [(f"{i}: λ = {lam.real:.4f}{lam.imag:+.4f}i, residual {res:.1e}", i)
+                  for i, (lam, res) in enumerate(zip(spec.eigenvalues, spec.residuals))]
+        w_eig.options = labels[:80]
+        w_eig.value = 0 if labels else None
+        x, _ = trajectory(w_system.value)
+        w_obs.options = [(f"x{i}", i) for i in range(x.shape[1])]
+        if w_obs.value is None:
+            w_obs.value = 0
+        n_ok = int(np.sum(spec.residuals <= w_eps.value))
+        status.value = (f"N = {len(spec)} eigenpairs ({spec.residual_method} residuals), "
+                        f"{n_ok} with residual ≤ {w_eps.value:.1e}")
+        return spec
+
+    def on_data_change(_):
+        refresh_choices()
+        stream.event(system=w_system.value, kind=w_kind.value, size=w_size.value,
+                     k=w_eig.value or 0, observable=w_obs.value or 0)
+
+    for w in (w_system, w_kind, w_size):
+        w.observe(on_data_change, names="value")
+    w_eps.observe(lambda ch: (refresh_status(), stream.event(eps=ch["new"])), names="value")
+    w_eig.observe(lambda ch: ch["new"] is not None and stream.event(k=ch["new"]),
+                  names="value")
+    w_obs.observe(lambda ch: ch["new"] is not None and stream.event(observable=ch["new"]),
+                  names="value")
+    w_part.observe(lambda ch: stream.event(part=ch["new"]), names="value")
+
+    def refresh_status():
+        spec = cache.get(("spec", w_system.value, w_kind.value, w_size.value))
+        if spec is not None:
+            n_ok = int(np.sum(spec.residuals <= w_eps.value))
+            status.value = (f"N = {len(spec)} eigenpairs ({spec.residual_method} residuals),"
+                            f" {n_ok} with residual ≤ {w_eps.value:.1e}")
+
+    # -------------------------------------------------------------------- views
+    def message(text):
+        return hv.Text(0, 0, text).opts(xaxis=None, yaxis=None)
+
+    def eigenvalue_view(system, kind, size, eps, k, observable, part):
+        try:
+            ps = pseudo(system, kind, size)
+            spec = spectrum(system, kind, size)
+        except (ValueError, RuntimeError) as exc:
+            return message(str(exc))
+        levels = sorted({float(eps), 1e-2, 1e-1})
+        view = ps.plot(levels=levels, eps=eps, title=f"{system}: eigenvalues and τ_N")
+        if 0 <= k < len(spec):
+            lam = spec.eigenvalues[k]
+            view = view * hv.Points([(lam.real, lam.imag)], ["Re z", "Im z"],
+                                    label="selected").opts(size=16, fill_alpha=0,
+                                                           line_color=viz.PALETTE[3],
+                                                           line_width=3)
+        return view
+
+    def eigenfunction_view(system, kind, size, eps, k, observable, part):
+        try:
+            spec = spectrum(system, kind, size)
+        except (ValueError, RuntimeError) as exc:
+            return message(str(exc))
+        x, _ = trajectory(system)
+        if not 0 <= k < len(spec):
+            return message("no eigenvalue selected")
+        dims = (0, 2) if x.shape[1] >= 3 else (0, 1)
+        return spec.plot_eigenfunction(k, x, part=part, dims=dims)
+
+    def measure_view(system, kind, size, eps, k, observable, part):
+        x, step = trajectory(system)
+        try:
+            nu = spectral_measure(x, observable, dt=step, remove_mean=False)
+        except ValueError as exc:
+            return message(str(exc))
+        return nu.plot(frequency=True, title=f"spectral measure of x{observable}")
+
+    dmaps = {name: hv.DynamicMap(fn, streams=[stream]) for name, fn in
+             (("eigenvalues", eigenvalue_view), ("eigenfunction", eigenfunction_view),
+              ("measure", measure_view))}
+    refresh_choices()
+    stream.event(k=w_eig.value or 0, observable=w_obs.value or 0)
+
+    controls = widgets.VBox([widgets.HBox([w_system, w_kind]), widgets.HBox([w_size, w_eps]),
+                             status, widgets.HBox([w_eig, w_obs]), w_part])
+    plots = widgets.VBox([
+        widgets.HBox([viz.as_widget(dmaps["eigenvalues"]),
+                      viz.as_widget(dmaps["eigenfunction"])]),
+        viz.as_widget(dmaps["measure"])])
+    box = widgets.VBox([controls, plots])
+    # handles for headless use and tests
+    box.stream, box.dmaps, box.status = stream, dmaps, status
+    box.controls = {"system": w_system, "dictionary": w_kind, "size": w_size, "eps": w_eps,
+                    "eigenvalue": w_eig, "observable": w_obs, "part": w_part}
+    box.spectrum = lambda: spectrum(w_system.value, w_kind.value, w_size.value)
+    return box
