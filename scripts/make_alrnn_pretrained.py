@@ -1,0 +1,172 @@
+"""Train the AL-RNNs shipped in toolkit/alrnn/pretrained/ (seeded, rerunnable).
+
+    python scripts/make_alrnn_pretrained.py                 # both models
+    python scripts/make_alrnn_pretrained.py --only lorenz63 --seeds 0 1 2
+    python scripts/make_alrnn_pretrained.py --only lorenz63-P3 --seeds 0
+
+For each system: simulate a training trajectory (seed 0) and a separate validation
+trajectory (seed 1000), and train one model per ``--seeds`` entry with the recipe below.
+Whenever a training run's own free-running score is promising, the current weights are
+measured on the validation trajectory with the full protocol of
+:func:`toolkit.alrnn.evaluate` (1e5 steps); across seeds and checkpoints the weights
+meeting most bars (then with the widest margins) are saved. The tests measure the
+shipped files on yet another trajectory (seed 2024). One thread per run.
+
+The P-sweep models ``lorenz63-P1``, ``-P3``, ``-P4`` (same recipe, other P; for the
+notebook's "as P grows" section) are selected on the same validation protocol, ranked
+by D_stsp + 10·D_H.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "toolkit" / "alrnn" / "pretrained"
+
+#: system → (M, P, dt, training keyword arguments, score below which to validate, and
+#: the step from which every logged state is validated whatever its score)
+#:
+#: Lorenz-63: late in training the free-running figures of successive states still jump
+#: (D_stsp 2.3–5, D_H 0.15–0.35 on validation, some states even fall onto a fixed
+#: point), because the attractor sits close to bifurcations of the model and each batch
+#: moves it. Neither weight averaging (EMA 0.999: steady, but D_H stays ≈ 0.28), a polish
+#: stage with a longer forcing interval (τ 16 → 40) or less teacher noise, nor an adaptive
+#: GTF polish improved on that: they drifted to worse figures or onto a fixed point. What
+#: works is to look often: the recipe validates every state of the second half (every 250
+#: batches, ≈ 2.5 s each) and keeps the best across seeds.
+RECIPES = {
+    "lorenz63": dict(M=20, P=2, dt=0.01, promising=4.5, validate_from=12_000,
+                     train=dict(method="sparse_tf", tau=16, seq_len=200, batch_size=64,
+                                n_epochs=480, batches_per_epoch=50, lr=(3e-3, 3e-5),
+                                noise=0.01, eval_every=250, select_by="combined")),
+    "rossler": dict(M=20, P=1, dt=0.05, promising=2.0,
+                    train=dict(method="sparse_tf", tau=16, seq_len=200, batch_size=64,
+                               n_epochs=240, batches_per_epoch=50, lr=(3e-3, 3e-5),
+                               noise=0.03, eval_every=500, eval_trajectories=16,
+                               select_by="D_stsp")),
+}
+for _P in (1, 3, 4):
+    RECIPES[f"lorenz63-P{_P}"] = dict(RECIPES["lorenz63"], P=_P)
+
+
+def bars(name, ev) -> dict:
+    """The issue's bars for one validation evaluation: name → ratio (≤ 1 when met)."""
+    if name.startswith("lorenz63-P"):
+        return {"D_stsp": ev.dstsp / 2.5, "D_H": ev.dh / 0.2}
+    if name == "lorenz63":
+        return {"D_stsp": ev.dstsp / 2.5, "D_H": ev.dh / 0.2,
+                "lambda_max": abs(ev.lyapunov_max - 0.906) / (0.15 * 0.906),
+                "fixed_points": float(np.max(ev.fixed_point_errors[1:])) / 0.2,
+                "regions": 0.0 if ev.n_regions == 3 else 2.0}
+    return {"D_stsp": ev.dstsp / 1.0, "regions": 0.0 if ev.n_regions == 2 else 2.0}
+
+
+def rank(name, ev):
+    """Most bars met first, then the widest margin on the tightest bar, then overall."""
+    ratios = bars(name, ev)
+    met = sum(r <= 1.0 for r in ratios.values())
+    return (-met, float(max(ratios.values())), float(sum(ratios.values())))
+
+
+def train_seed(name: str, seed: int, threads: int = 1) -> dict:
+    """One training run; returns its best validated state (rank, step, figures, weights)."""
+    import torch
+
+    import toolkit as tk
+    from toolkit.alrnn import ALRNN, evaluate, train
+
+    torch.set_num_threads(threads)
+    recipe = RECIPES[name]
+    system = tk.systems.make(name.split("-")[0])
+    data = tk.systems.trajectory(system, 100_000, dt=recipe["dt"], seed=0)
+    valid = tk.systems.trajectory(system, 100_000, dt=recipe["dt"], seed=1000)
+    true_fp = system.fixed_points()
+    validate_from = recipe.get("validate_from", np.inf)
+    best = {"rank": (1, np.inf), "seed": seed}
+    model = ALRNN(recipe["M"], recipe["P"], 3, seed=seed)
+    t0 = time.perf_counter()
+
+    def check(step, values):
+        if values.get("score", np.inf) > recipe["promising"] and step < validate_from:
+            return
+        try:
+            ev = evaluate(model, valid, true_fixed_points=true_fp)
+        except RuntimeError:  # diverged from the validation start
+            return
+        r = rank(name, ev)
+        print(f"  seed {seed} step {step:6d} ({time.perf_counter() - t0:5.0f} s): "
+              f"D_stsp {ev.dstsp:.3f}, D_H {ev.dh:.3f}, λ {ev.lyapunov_max:.3f}, "
+              f"fp {np.round(ev.fixed_point_errors, 3).tolist()}, regions "
+              f"{ev.n_regions}: {-r[0]} bars", flush=True)
+        if r < best["rank"]:
+            best.update(rank=r, step=step, seconds=time.perf_counter() - t0,
+                        validation={"trajectory_seed": 1000, "D_stsp": ev.dstsp,
+                                    "D_H": ev.dh, "lyapunov_max": ev.lyapunov_max,
+                                    "regions": ev.n_regions,
+                                    "fixed_point_errors": ev.fixed_point_errors.tolist(),
+                                    "bars_met": -r[0]},
+                        state={k: v.detach().clone() for k, v in model.state_dict().items()})
+
+    train(model, data, dt=recipe["dt"], seed=seed, progress=False, on_log=check,
+          **recipe["train"])
+    print(f"{name} seed {seed} done in {time.perf_counter() - t0:.0f} s", flush=True)
+    return best
+
+
+def make(name: str, seeds, threads: int = 1, out: Path = OUT, jobs: int = 1):
+    """Train one run per seed (``jobs`` at a time, each with ``threads`` threads) and save
+    the best validated state over all of them. The result does not depend on ``jobs``."""
+    import toolkit as tk
+    from toolkit.alrnn import ALRNN
+
+    recipe = RECIPES[name]
+    if jobs > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            runs = list(pool.map(train_seed, [name] * len(seeds), seeds,
+                                 [threads] * len(seeds)))
+    else:
+        runs = [train_seed(name, seed, threads) for seed in seeds]
+    # ties go to the earlier seed, as in a sequential run
+    best = min(runs, key=lambda b: b["rank"])
+    if "state" not in best:
+        raise RuntimeError(f"{name}: no run produced a state that could be validated")
+    model = ALRNN(recipe["M"], recipe["P"], 3, dt=recipe["dt"])
+    model.load_state_dict(best["state"])
+    meta = {"system": name, "seed": best["seed"], "step": best["step"],
+            "seeds_tried": list(seeds),
+            "recipe": {k: (list(v) if isinstance(v, tuple) else v)
+                       for k, v in recipe["train"].items()},
+            "validate_from": recipe.get("validate_from"),
+            "training_seconds_to_step": round(best["seconds"], 1),
+            "train_trajectory_seed": 0,
+            "validation": best["validation"]}
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}.safetensors"
+    tk.io.save(model, path, overwrite=True, metadata=meta)
+    path.chmod(0o644)  # package data: readable by everyone
+    print(f"saved {path} ({path.stat().st_size} bytes): {json.dumps(meta)}", flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", choices=sorted(RECIPES))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--threads", type=int, default=1, help="threads per run")
+    parser.add_argument("--jobs", type=int, default=1, help="runs at the same time")
+    parser.add_argument("--out", type=Path, default=OUT, help="folder for the files")
+    args = parser.parse_args()
+    for name in ([args.only] if args.only else list(RECIPES)):
+        make(name, args.seeds, args.threads, args.out, args.jobs)
+
+
+if __name__ == "__main__":
+    main()

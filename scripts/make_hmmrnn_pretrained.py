@@ -1,0 +1,97 @@
+"""Make the emulators shipped in toolkit/hmmrnn/pretrained/ (seeded, rerunnable).
+
+    python scripts/make_hmmrnn_pretrained.py                  # all four, one after another
+    python scripts/make_hmmrnn_pretrained.py linear_chain_2   # one
+    python scripts/make_hmmrnn_pretrained.py --out /tmp/x     # somewhere else
+
+Each emulator is trained from scratch with ``tk.hmmrnn.train`` (statistics objective,
+see its docstring) and saved with ``tk.io`` together with how it was made and its
+``compare`` figures (2,000 sequences). The 2-state chain also keeps its training
+checkpoints (``linear_chain_2_checkpoints/``) for the training-evolution analysis.
+One thread per job, as on the shared 2-core machine it was made on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "toolkit" / "hmmrnn" / "pretrained"
+
+#: network size, seed, steps and trainer settings per emulator (the reference's size:
+#: hidden 150, noise 100). ``keep``: the checkpoint steps shipped (dense early, where the
+#: mechanism appears; ~150 KB each).
+CONFIGS = {
+    "linear_chain_2": dict(n_hidden=150, n_noise=100, seed=0, n_steps=1500,
+                           checkpoint_every=50, keep=[*range(0, 550, 50), 750, 1000, 1250, 1500],
+                           train=dict()),
+    "linear_chain_3": dict(n_hidden=150, n_noise=100, seed=0, n_steps=1500, train=dict()),
+    "fully_connected_3": dict(n_hidden=150, n_noise=100, seed=0, n_steps=1500, train=dict()),
+    "cyclic_4": dict(n_hidden=150, n_noise=100, seed=0, n_steps=1500, train=dict()),
+}
+
+
+def make(name: str, out: Path, threads: int = 1, progress: bool = True) -> dict:
+    import toolkit as tk
+    import toolkit.hmmrnn as hr
+
+    torch.set_num_threads(threads)
+    cfg = CONFIGS[name]
+    hmm = hr.make_hmm(name)
+    rnn = hr.NoiseRNN(cfg["n_hidden"], cfg["n_noise"], hmm.n_symbols, seed=cfg["seed"])
+    ckpt = None
+    if cfg.get("checkpoint_every"):
+        ckpt = out / f"{name}_checkpoints_all"
+        if ckpt.exists():
+            shutil.rmtree(ckpt)
+    t0 = time.perf_counter()
+    history = hr.train(rnn, hmm, cfg["n_steps"], seed=cfg["seed"], progress=progress,
+                       checkpoint_every=cfg.get("checkpoint_every"), checkpoint_dir=ckpt,
+                       **cfg["train"])
+    seconds = time.perf_counter() - t0
+    em = hr.compare(rnn, hmm, n_sequences=2000, seed=12345)
+    info = {"hmm": name, "n_hidden": cfg["n_hidden"], "n_noise": cfg["n_noise"],
+            "seed": cfg["seed"], "n_steps": cfg["n_steps"], "train": cfg["train"],
+            "threads": threads, "seconds": round(seconds, 1),
+            "best_step": history.meta.get("best_step"),
+            "errors": {k: round(float(v), 5) for k, v in em.errors().items()},
+            "passes": {k: bool(v) for k, v in em.passes().items()},
+            "switch_rate": round(em.switch_rate_rnn, 5),
+            "log_likelihood": round(em.log_likelihood_rnn, 5),
+            "made_by": "scripts/make_hmmrnn_pretrained.py"}
+    out.mkdir(parents=True, exist_ok=True)
+    tk.io.save(rnn, out / f"{name}.safetensors", overwrite=True, metadata=info)
+    if ckpt is not None:
+        shipped = out / f"{name}_checkpoints"
+        if shipped.exists():
+            shutil.rmtree(shipped)
+        shipped.mkdir()
+        for step in cfg["keep"]:
+            src = ckpt / f"step_{step:07d}.safetensors"
+            shutil.copy2(src, shipped / src.name)
+        shutil.rmtree(ckpt)
+    return info
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("names", nargs="*", default=list(CONFIGS))
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    for name in args.names:
+        if name not in CONFIGS:
+            parser.error(f"unknown emulator {name!r}; choose from {list(CONFIGS)}")
+    for name in args.names:
+        info = make(name, args.out, args.threads)
+        print(json.dumps(info), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+import ipywidgets as widgets
+import numpy as np
+import pytest
+
+import toolkit as tk
+from toolkit.hmmrnn import NoiseRNN, ablate, explore, linear_chain, orbit, sample, switch_rate
+
+
+@pytest.fixture(scope="module")
+def net_and_checkpoints(tmp_path_factory):
+    hmm = linear_chain(2)
+    rnn = NoiseRNN(12, 4, 3, seed=0)
+    folder = tmp_path_factory.mktemp("ck")
+    tk.hmmrnn.train(rnn, hmm, 20, length=20, batch_size=32, log_every=10, progress=False,
+                    checkpoint_every=10, checkpoint_dir=folder)
+    return rnn, hmm, folder
+
+
+def test_gain_slider_updates_orbit_and_rates(net_and_checkpoints):
+    rnn, hmm, folder = net_and_checkpoints
+    box = explore(rnn, hmm, checkpoints=folder, neurons=[1, 2], length=200, n_sequences=40)
+    assert isinstance(box, widgets.VBox)
+    box.dmap[()]
+    intact = dict(box.rates)
+    box.gain.value = 0.0
+    box.dmap[()]
+    assert box.rates["kick"] != intact["kick"] or box.rates["control"] != intact["control"]
+    # the numbers are the documented headless calls
+    expect = switch_rate(sample(ablate(rnn, [1, 2], 0.0), 40, 100, seed=0))
+    assert box.rates["kick"] == pytest.approx(expect)
+    el = box.dmap[()]
+    base = orbit(rnn, 200, 0)
+    ablated = orbit(ablate(rnn, [1, 2], 0.0), 200, 0, basis=base)
+    pts = el.get(0) if hasattr(el, "get") else el
+    np.testing.assert_allclose(np.asarray(pts.data["PC1"]), ablated.pcs[:, 0], rtol=1e-5)
+    box.color.value = "residency class"
+    assert box.dmap[()] is not None
+
+
+def test_checkpoint_slider(net_and_checkpoints):
+    rnn, hmm, folder = net_and_checkpoints
+    box = explore(rnn, hmm, checkpoints=folder, neurons=[1], length=150, n_sequences=20)
+    assert list(box.step.options) == [0, 10, 20]
+    box.step.value = 0
+    assert box.checkpoint_stream.contents["step"] == 0
+
+
+def test_bad_input(net_and_checkpoints):
+    _, hmm, _ = net_and_checkpoints
+    with pytest.raises(ValueError, match="^rnn: has 4 output symbols"):
+        explore(NoiseRNN(8, 3, 4), hmm)

@@ -1,0 +1,108 @@
+import numpy as np
+import pytest
+import torch
+
+import toolkit as tk
+from toolkit.hmmrnn import HMM, NoiseRNN, StatisticsObjective, linear_chain, train
+from toolkit.training import TrainingDiverged
+
+
+def _iid_hmm():
+    return HMM([1.0], [[1.0]], [[0.2, 0.5, 0.3]], name="iid")
+
+
+@pytest.mark.parametrize("divergence", ["kl", "chi2"])
+def test_zero_when_the_rnn_reproduces_the_process(divergence):
+    # constant output probabilities equal to an i.i.d. process: every word matches exactly
+    obj = StatisticsObjective(_iid_hmm(), 12, word_length=4, divergence=divergence)
+    probs = torch.tensor([0.2, 0.5, 0.3]).expand(64, 12, 3).clone()
+    parts = obj(probs)
+    for key in ("words", "pairs", "marginals", "loss"):
+        assert abs(float(parts[key])) < 1e-5, key
+
+
+def test_memoryless_emulator_is_penalised_on_time_structure_only():
+    hmm = linear_chain(2)
+    obj = StatisticsObjective(hmm, 20, word_length=4, divergence="kl")
+    probs = torch.tensor(hmm.emission_marginals(), dtype=torch.float32).expand(32, 20, 3)
+    parts = obj(probs.clone())
+    assert abs(float(parts["marginals"])) < 1e-5       # right marginals ...
+    assert float(parts["pairs"]) > 0.05 and float(parts["words"]) > 0.3  # ... no memory
+
+
+def test_expected_words_match_brute_force():
+    obj = StatisticsObjective(linear_chain(2), 8, word_length=5)
+    p = torch.softmax(torch.randn(7, 8, 3), -1)
+    brute = torch.zeros(4, 3, 3, 3, 3, 3)
+    for t in range(4):
+        brute[t] = torch.einsum("ba,bc,bd,be,bf->acdef", *[p[:, t + i] for i in range(5)]) / 7
+    torch.testing.assert_close(obj.expected_words(p), brute.reshape(4, -1))
+    pairs = obj.expected_pairs(p)
+    torch.testing.assert_close(pairs[0], (p[:, 0, :, None] * p[:, 1, None, :]).mean(0).reshape(-1))
+
+
+def test_chi2_estimate_is_unbiased():
+    # the mean of the U-statistic over many small batches equals the plug-in value of a
+    # huge batch (where the bias of any plug-in estimate vanishes)
+    torch.manual_seed(0)
+    obj = StatisticsObjective(linear_chain(2), 10, word_length=3, divergence="chi2")
+    probs = torch.softmax(2 * torch.randn(1, 10, 3) + torch.randn(16000, 10, 3), -1)
+    big = float(obj(probs)["loss"])
+    small = np.array([float(obj(probs[i * 4:(i + 1) * 4])["loss"]) for i in range(4000)])
+    assert small.mean() == pytest.approx(big, abs=4 * small.std() / np.sqrt(len(small)))
+
+
+def test_train_improves_logs_and_checkpoints(tmp_path):
+    hmm = linear_chain(2)
+    rnn = NoiseRNN(16, 4, 3, seed=0)
+    before = tk.hmmrnn.statistics_loss(rnn, hmm, length=20, n_paths=256)["loss"]
+    history = train(rnn, hmm, 60, length=20, batch_size=64, log_every=20, progress=False,
+                    checkpoint_every=20, checkpoint_dir=tmp_path / "ck", seed=1)
+    after = tk.hmmrnn.statistics_loss(rnn, hmm, length=20, n_paths=256)["loss"]
+    assert after < before
+    assert {"loss", "switch_rate", "log_likelihood", "score"} <= set(history.names)
+    assert history.meta["objective"] == "statistics" and history.meta["steps_run"] == 60
+    steps = [s for s, _ in tk.hmmrnn.load_checkpoints(tmp_path / "ck")]
+    assert steps == [0, 20, 40, 60]
+    with pytest.raises(FileExistsError, match="^checkpoint_dir"):
+        train(rnn, hmm, 20, length=20, checkpoint_every=20, checkpoint_dir=tmp_path / "ck",
+              progress=False)
+
+
+def test_train_is_seeded():
+    hmm = linear_chain(2)
+    a, b = NoiseRNN(8, 3, 3, seed=0), NoiseRNN(8, 3, 3, seed=0)
+    for net in (a, b):
+        train(net, hmm, 10, length=12, batch_size=16, progress=False, seed=5)
+    torch.testing.assert_close(a.W_hh, b.W_hh)
+
+
+def test_sinkhorn_reference_recipe_runs():
+    hmm = linear_chain(2)
+    rnn = NoiseRNN(8, 3, 3, seed=0)
+    history = train(rnn, hmm, 4, objective="sinkhorn", length=10, batch_size=32, n_train=64,
+                    log_every=2, progress=False, track=False)
+    assert np.isfinite(history.last("loss")) and history.meta["batch_size"] == 32
+
+
+def test_divergence_restores_last_good_state():
+    hmm = linear_chain(2)
+    rnn = NoiseRNN(8, 3, 3, seed=0)
+    start = rnn.W_hh.detach().clone()
+    with pytest.raises(TrainingDiverged):
+        train(rnn, hmm, 20, length=10, batch_size=16, max_loss=1e-9, progress=False)
+    torch.testing.assert_close(rnn.W_hh, start)
+
+
+def test_bad_input():
+    hmm = linear_chain(2)
+    with pytest.raises(ValueError, match="^rnn: has 4 output symbols"):
+        train(NoiseRNN(8, 3, 4), hmm, 5)
+    with pytest.raises(ValueError, match="^objective"):
+        train(NoiseRNN(8, 3, 3), hmm, 5, objective="mle")
+    with pytest.raises(ValueError, match="^length"):
+        train(NoiseRNN(8, 3, 3), hmm, 5, length=0)
+    with pytest.raises(ValueError, match="^word_length"):
+        StatisticsObjective(hmm, 4, word_length=6)
+    with pytest.raises(TypeError, match="^hmm"):
+        train(NoiseRNN(8, 3, 3), np.eye(2), 5)

@@ -1,0 +1,85 @@
+"""RNNs that emulate hidden Markov models, and their dissection.
+
+Follows Torre, Viscione, Pompe, Grewe & Mante, "Mechanistic Interpretability of RNNs
+emulating Hidden Markov Models" (NeurIPS 2025)::
+
+    import toolkit as tk
+    rnn = tk.hmmrnn.load_pretrained("linear_chain_2")
+    hmm = tk.hmmrnn.pretrained_hmm("linear_chain_2")
+    tk.hmmrnn.compare(rnn, hmm).plot()                    # does it emulate the HMM?
+    tk.hmmrnn.kick_neurons(rnn)                          # who starts the transitions?
+    tk.hmmrnn.explore(rnn, hmm)                          # everything, with sliders
+
+Modules: ``hmm`` (HMMs, sampling, exact statistics), ``model`` (the noise-driven RNN),
+``train`` (fast statistics objective; the Sinkhorn reference recipe), ``compare``,
+``dissect`` (fixed point, orbits, residency, Jacobians, noise sensitivity), ``kick``
+(kick-neuron detector, ablation), ``evolution`` (over training checkpoints),
+``pretrained``, ``explore``.
+"""
+
+from .compare import (
+    Emulation,
+    bigram_matrix,
+    compare,
+    dwell_histogram,
+    dwell_times,
+    emission_marginals,
+    shuffle_symbols,
+    switch_rate,
+)
+from .dissect import (
+    RESIDENCY_CLASSES,
+    FixedPoint,
+    JacobianSpectra,
+    NoiseSensitivity,
+    Orbit,
+    Residency,
+    cayley,
+    fixed_point,
+    jacobian_spectra,
+    noise_sensitivity,
+    orbit,
+    residency,
+)
+from .evolution import TrainingEvolution, change_point, load_checkpoints, training_evolution
+from .explore import explore
+from .hmm import HMM, HMM_NAMES, cyclic, fully_connected, linear_chain, make_hmm
+from .kick import (
+    Ablation,
+    KickNeurons,
+    ablate,
+    ablation_test,
+    detect_kick_neurons,
+    expected_switch_rate,
+    kick_neurons,
+    strongest_inputs,
+    switch_triggered_activity,
+)
+from .model import NoiseRNN, noise, run, sample
+from .pretrained import (
+    PRETRAINED,
+    load_pretrained,
+    pretrained_checkpoints,
+    pretrained_hmm,
+    pretrained_info,
+)
+from .sinkhorn import flatten_onehot, sinkhorn_divergence
+from .train import StatisticsObjective, default_length, emulation_probes, statistics_loss, train
+
+__all__ = [
+    "HMM", "HMM_NAMES", "linear_chain", "fully_connected", "cyclic", "make_hmm",
+    "NoiseRNN", "sample", "run", "noise",
+    "train", "StatisticsObjective", "statistics_loss", "default_length", "emulation_probes",
+    "sinkhorn_divergence", "flatten_onehot",
+    "compare", "Emulation", "emission_marginals", "bigram_matrix", "switch_rate",
+    "dwell_times", "dwell_histogram", "shuffle_symbols",
+    "fixed_point", "FixedPoint", "orbit", "Orbit", "residency", "Residency",
+    "RESIDENCY_CLASSES", "jacobian_spectra", "JacobianSpectra", "noise_sensitivity",
+    "NoiseSensitivity", "cayley",
+    "kick_neurons", "detect_kick_neurons", "KickNeurons", "ablate", "ablation_test",
+    "Ablation", "expected_switch_rate", "strongest_inputs", "switch_triggered_activity",
+    "training_evolution", "TrainingEvolution", "load_checkpoints", "change_point",
+    "load_pretrained", "pretrained_hmm", "pretrained_checkpoints", "pretrained_info",
+    "PRETRAINED",
+    "explore",
+]

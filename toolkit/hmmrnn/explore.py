@@ -1,0 +1,164 @@
+"""Explorer: the dissection of one emulator in a single widget.
+
+Every panel is a public call you can run headless:
+
+* orbit: ``orbit(ablate(rnn, neurons, gain), length, seed, basis=orbit(rnn, ...))`` with
+  colours from the argmax output or from ``residency(...)`` classes, kick neurons'
+  activity marked;
+* switch rate: ``switch_rate(sample(ablate(rnn, neurons, gain), ...))`` for the kick set
+  and for a random control set;
+* checkpoints: ``orbit(checkpoint_rnn, ..., basis=...)`` for the chosen training step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._checks import positive
+from .compare import switch_rate
+from .dissect import RESIDENCY_CLASSES, orbit, residency
+from .hmm import HMM
+from .kick import _units, ablate, kick_neurons
+from .model import check_rnn, sample
+
+__all__ = ["explore"]
+
+
+def explore(rnn, hmm: HMM | None = None, *, checkpoints=None, neurons=None,
+            length: int = 3000, n_sequences: int = 300, seed: int = 0):
+    """Widgets over the dissection of ``rnn`` (and its training ``checkpoints``: a list of
+    (step, network) pairs or a folder, for the checkpoint slider).
+
+    Controls: colour by argmax output or residency class; gain on the recurrent input of
+    the kick neurons (``neurons``; default: detected) and, side by side, of a random
+    control set of as many units; a training-step slider. The returned VBox keeps
+    handles for headless use: ``box.gain``, ``box.color``, ``box.step`` (sliders),
+    ``box.stream`` (the HoloViews stream), ``box.neurons``, ``box.controls``,
+    ``box.rates`` (the last switch rates shown).
+    """
+    import holoviews as hv
+    import ipywidgets as widgets
+
+    from .. import viz
+    from ..viz import PALETTE, REGION_PALETTE
+
+    viz._ensure_theme()
+    check_rnn(rnn, hmm.n_symbols if hmm is not None else None)
+    length = positive(length, "length", integer=True)
+    neurons = kick_neurons(rnn) if neurons is None else _units(rnn, neurons)
+    rng = np.random.default_rng(seed)
+    others = np.setdiff1d(np.arange(rnn.n_hidden), neurons)
+    controls = np.sort(rng.choice(others, min(len(neurons), len(others)), replace=False))
+    base = orbit(rnn, length, seed)
+    if checkpoints is not None:
+        from pathlib import Path
+
+        from .evolution import load_checkpoints
+
+        if isinstance(checkpoints, str | Path):
+            checkpoints = load_checkpoints(checkpoints)
+        checkpoints = list(checkpoints)
+    seq_len = 100
+    if hmm is not None:
+        from .train import default_length
+
+        seq_len = default_length(hmm)
+    cache: dict = {}
+
+    def rates(gain):
+        key = round(float(gain), 4)
+        if key not in cache:
+            cache[key] = tuple(switch_rate(sample(ablate(rnn, s, gain), n_sequences, seq_len,
+                                                  seed=seed)) for s in (neurons, controls))
+        return cache[key]
+
+    def scatter(net, o, color_by, title):
+        if color_by == "residency class":
+            res = residency(net, o.hidden[::3], n_rollouts=8, seed=seed)
+            c = np.repeat(res.names, 3)[: len(o.pcs)]
+            data = {"PC1": o.pcs[:, 0], "PC2": o.pcs[:, 1], "c": c}
+            el = hv.Points(data, ["PC1", "PC2"], "c").opts(
+                color="c", cmap=dict(zip(RESIDENCY_CLASSES, REGION_PALETTE)), size=3)
+        else:
+            data = {"PC1": o.pcs[:, 0], "PC2": o.pcs[:, 1], "c": o.output.astype(str)}
+            el = hv.Points(data, ["PC1", "PC2"], "c").opts(color="c", cmap=REGION_PALETTE,
+                                                             size=3)
+        # mark the steps where the kick neurons fire strongly
+        if len(neurons):
+            drive = o.hidden[:, neurons].sum(1)
+            hot = drive > np.quantile(base.hidden[:, neurons].sum(1), 0.98)
+            el = el * hv.Points((o.pcs[hot, 0], o.pcs[hot, 1]), ["PC1", "PC2"],
+                                label="kick neurons firing").opts(
+                marker="x", size=7, color="black")
+        return el.opts(title=title, legend_position="right", width=460, height=360)
+
+    Controls = hv.streams.Stream.define("Controls", gain=1.0, color_by="argmax output",
+                                        step=-1)
+    stream = Controls()
+    box_rates = {}
+
+    def ablation_view(gain, color_by, step):
+        net = ablate(rnn, neurons, gain)
+        o = orbit(net, length, seed, basis=base)
+        kick_rate, ctrl_rate = rates(gain)
+        box_rates.update(kick=kick_rate, control=ctrl_rate, intact=rates(1.0)[0])
+        return scatter(net, o, color_by, f"gain {gain:.2f} on kick neurons {list(neurons)}")
+
+    def rate_view(gain, color_by, step):
+        gs = sorted(cache) or [1.0]
+        kick = [cache[g][0] for g in gs]
+        ctrl = [cache[g][1] for g in gs]
+        return (hv.Scatter((gs, kick), "gain", "switch rate", label="kick neurons").opts(
+                    color=PALETTE[1], size=8) *
+                hv.Scatter((gs, ctrl), "gain", "switch rate", label="random units").opts(
+                    color="#777777", size=8) *
+                hv.VLine(gain).opts(color="#999999", line_dash="dashed")).opts(
+            title="switch rate of sampled sequences", width=360, height=360,
+            legend_position="bottom_right", ylim=(0, None))
+
+    def checkpoint_view(gain, color_by, step):
+        if not checkpoints:
+            return hv.Points([], ["PC1", "PC2"]).opts(title="no checkpoints given")
+        steps = [s for s, _ in checkpoints]
+        i = len(steps) - 1 if step < 0 else int(np.argmin(np.abs(np.asarray(steps) - step)))
+        net = checkpoints[i][1]
+        rate = switch_rate(sample(net, n_sequences, seq_len, seed=seed))
+        try:
+            o = orbit(net, length, seed, basis=base)
+        except ValueError:  # early checkpoints can be unstable over long runs
+            return hv.Points([], ["PC1", "PC2"]).opts(
+                width=460, height=360, title=f"training step {steps[i]}: switch rate "
+                f"{rate:.3f}; activity diverges over {length} steps")
+        data = {"PC1": o.pcs[:, 0], "PC2": o.pcs[:, 1], "c": o.output.astype(str)}
+        return hv.Points(data, ["PC1", "PC2"], "c").opts(
+            color="c", cmap=REGION_PALETTE, size=3, width=460, height=360,
+            title=f"training step {steps[i]}: switch rate {rate:.3f}")
+
+    dmap = hv.DynamicMap(ablation_view, streams=[stream])
+    rmap = hv.DynamicMap(rate_view, streams=[stream])
+    gain = widgets.FloatSlider(value=1.0, min=0.0, max=2.0, step=0.1, continuous_update=False,
+                               description="gain")
+    color = widgets.ToggleButtons(options=["argmax output", "residency class"],
+                                  description="colour")
+    gain.observe(lambda ch: stream.event(gain=ch["new"]), names="value")
+    color.observe(lambda ch: stream.event(color_by=ch["new"]), names="value")
+    rows = [widgets.HTML("<b>Kick neurons</b> " + ", ".join(map(str, neurons)) +
+                         " &nbsp; <b>random control units</b> " +
+                         ", ".join(map(str, controls))),
+            widgets.HBox([gain, color]), widgets.HBox([viz.as_widget(dmap),
+                                                       viz.as_widget(rmap)])]
+    step_slider = cstream = None
+    if checkpoints:
+        steps = [s for s, _ in checkpoints]
+        step_slider = widgets.SelectionSlider(options=steps, value=steps[-1],
+                                              description="step", continuous_update=False)
+        cstream = Controls(step=steps[-1])
+        cmap = hv.DynamicMap(checkpoint_view, streams=[cstream])
+        step_slider.observe(lambda ch: cstream.event(step=ch["new"]), names="value")
+        rows += [widgets.HTML("<b>Training</b>: the orbit of a checkpoint, in the final "
+                              "network's PCA coordinates"), step_slider, viz.as_widget(cmap)]
+    box = widgets.VBox(rows)
+    box.stream, box.gain, box.color, box.step = stream, gain, color, step_slider
+    box.checkpoint_stream = cstream
+    box.neurons, box.controls, box.rates, box.dmap = neurons, controls, box_rates, dmap
+    return box
