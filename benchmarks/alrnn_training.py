@@ -11,7 +11,8 @@
 2. From scratch: ``--threads`` independent training runs (one per core, seeds
    seed, seed + 1, ...; each single-threaded) simulate the training data, build
    ``ALRNN(20, 2, 3)`` and train with the recipe of ``scripts/make_alrnn_pretrained.py``.
-   Whenever a run's own free-running score is promising, its current weights are checked
+   Whenever a run's own free-running score is promising (and, as in the script, at every
+   log from the recipe's ``validate_from`` batch on), its current weights are checked
    against the must-bars with the full protocol on a validation trajectory (seed 1000);
    the first run to meet them all stops every run (the checks' time counts). That model
    is then measured on a fresh test trajectory (seed 2024). Reported: wall time from the
@@ -211,7 +212,8 @@ def _worker(seed, budget, t_start, done, results, folder):
     state = {"met": False}
 
     def on_log(step, values):
-        if values.get("score", np.inf) > recipe["promising"]:
+        if values.get("score", np.inf) > recipe["promising"] \
+                and step < recipe.get("validate_from", np.inf):
             return
         try:
             ev = evaluate(model, valid, true_fixed_points=true_fp)

@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
@@ -87,7 +88,14 @@ def main(argv=None):
           f"speed-up over the 500-epoch reference: {500 * per_epoch / fast:.0f}x")
     print(f"  switch rate {em.switch_rate_rnn:.4f} (analytic {em.switch_rate_analytic:.4f}, "
           f"{100 * e['switch_rate_rel']:.1f}% off, bar 10%): {ok['switch_rate']}")
-    print(f"  bigram max abs error {e['bigram_max_abs']:.4f} (bar 0.02): {ok['bigram']}")
+    # one draw of 2,000 sequences measures the rare symbol's bigram row to ~0.01 (the
+    # HMM's own samples exceed 0.02 on ~10% of seeds): judge the median over 5 draws
+    bigram = [e["bigram_max_abs"]] + [
+        hr.compare(rnn, hmm, n_sequences=2000, length=100, seed=12345 + k, n_sinkhorn=0)
+        .errors()["bigram_max_abs"] for k in range(1, 5)]
+    ok["bigram"] = bool(np.median(bigram) <= 0.02)
+    print(f"  bigram max abs error, median of 5 draws {np.median(bigram):.4f} "
+          f"(draws {np.round(bigram, 4).tolist()}, bar 0.02): {ok['bigram']}")
     print(f"  marginals {em.marginals_rnn.round(4)} max abs error "
           f"{e['marginals_max_abs']:.4f} (bar 0.02): {ok['marginals']}")
     print(f"  log-likelihood/step {em.log_likelihood_rnn:.4f} vs HMM "

@@ -1,20 +1,22 @@
 """Train the AL-RNNs shipped in toolkit/alrnn/pretrained/ (seeded, rerunnable).
 
-    python scripts/make_alrnn_pretrained.py                 # both models
-    python scripts/make_alrnn_pretrained.py --only lorenz63 --seeds 0 1 2
+    python scripts/make_alrnn_pretrained.py                 # every recipe
+    python scripts/make_alrnn_pretrained.py --only lorenz63 --jobs 2
     python scripts/make_alrnn_pretrained.py --only lorenz63-P3 --seeds 0
 
 For each system: simulate a training trajectory (seed 0) and a separate validation
-trajectory (seed 1000), and train one model per ``--seeds`` entry with the recipe below.
-Whenever a training run's own free-running score is promising, the current weights are
+trajectory (seed 1000), and train one model per seed (the recipe's ``seeds``, or
+``--seeds``) with the recipe below. Whenever a training run's own free-running score is
+promising, or from the recipe's ``validate_from`` batch on, the current weights are
 measured on the validation trajectory with the full protocol of
 :func:`toolkit.alrnn.evaluate` (1e5 steps); across seeds and checkpoints the weights
-meeting most bars (then with the widest margins) are saved. The tests measure the
-shipped files on yet another trajectory (seed 2024). One thread per run.
+meeting most bars, then with the widest margin on the tightest bar, are saved. The tests
+measure the shipped files on yet another trajectory (seed 2024). One thread per run;
+``--jobs`` runs seeds side by side without changing the result.
 
 The P-sweep models ``lorenz63-P1``, ``-P3``, ``-P4`` (same recipe, other P; for the
-notebook's "as P grows" section) are selected on the same validation protocol, ranked
-by D_stsp + 10·D_H.
+notebook's "as P grows" section) are selected on the same validation protocol, by
+their D_stsp and D_H bars.
 """
 
 from __future__ import annotations
@@ -29,23 +31,28 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "toolkit" / "alrnn" / "pretrained"
 
-#: system → (M, P, dt, training keyword arguments, score below which to validate, and
-#: the step from which every logged state is validated whatever its score)
+#: system → (M, P, dt, seeds, training keyword arguments, score below which to validate,
+#: and the batch from which every logged state is validated whatever its score)
 #:
 #: Lorenz-63: late in training the free-running figures of successive states still jump
 #: (D_stsp 2.3–5, D_H 0.15–0.35 on validation, some states even fall onto a fixed
 #: point), because the attractor sits close to bifurcations of the model and each batch
 #: moves it. Neither weight averaging (EMA 0.999: steady, but D_H stays ≈ 0.28), a polish
 #: stage with a longer forcing interval (τ 16 → 40) or less teacher noise, nor an adaptive
-#: GTF polish improved on that: they drifted to worse figures or onto a fixed point. What
-#: works is to look often: the recipe validates every state of the second half (every 250
-#: batches, ≈ 2.5 s each) and keeps the best across seeds.
+#: GTF polish improved on that: they drifted to worse figures or onto a fixed point; from
+#: scratch, GTF with α = 0.1 and sparse forcing with τ = 30 ended on a fixed point or a
+#: loop. So the recipe looks often: it validates every state from batch 8000 on (every
+#: 250 batches, ≈ 2.5 s each) and keeps the best across seeds. Even so, of seeds 0–13 none
+#: gave a state meeting every bar on validation (most runs end on a fixed point; the best
+#: miss D_H ≤ 0.2 by ≈ 30%): the shipped file is the best of seeds 6–13 (seed 11; the
+#: best of seeds 0–5, run first, ranked lower on validation: worst-bar ratio 1.335 vs 1.30).
 RECIPES = {
-    "lorenz63": dict(M=20, P=2, dt=0.01, promising=4.5, validate_from=12_000,
+    "lorenz63": dict(M=20, P=2, dt=0.01, seeds=tuple(range(6, 14)), promising=4.5,
+                     validate_from=8_000,
                      train=dict(method="sparse_tf", tau=16, seq_len=200, batch_size=64,
                                 n_epochs=480, batches_per_epoch=50, lr=(3e-3, 3e-5),
                                 noise=0.01, eval_every=250, select_by="combined")),
-    "rossler": dict(M=20, P=1, dt=0.05, promising=2.0,
+    "rossler": dict(M=20, P=1, dt=0.05, seeds=(0, 1, 2), promising=2.0,
                     train=dict(method="sparse_tf", tau=16, seq_len=200, batch_size=64,
                                n_epochs=240, batches_per_epoch=50, lr=(3e-3, 3e-5),
                                noise=0.03, eval_every=500, eval_trajectories=16,
@@ -159,13 +166,15 @@ def make(name: str, seeds, threads: int = 1, out: Path = OUT, jobs: int = 1):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", choices=sorted(RECIPES))
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--seeds", type=int, nargs="+",
+                        help="training seeds (default: the recipe's)")
     parser.add_argument("--threads", type=int, default=1, help="threads per run")
     parser.add_argument("--jobs", type=int, default=1, help="runs at the same time")
     parser.add_argument("--out", type=Path, default=OUT, help="folder for the files")
     args = parser.parse_args()
     for name in ([args.only] if args.only else list(RECIPES)):
-        make(name, args.seeds, args.threads, args.out, args.jobs)
+        seeds = args.seeds or list(RECIPES[name]["seeds"])
+        make(name, seeds, args.threads, args.out, args.jobs)
 
 
 if __name__ == "__main__":
