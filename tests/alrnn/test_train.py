@@ -106,7 +106,7 @@ def test_gtf_adaptive_and_fixed_alpha(lorenz):
 
 def test_several_trajectories_and_probes(lorenz):
     calls = []
-    probe = Probe("w_norm", lambda m, d: (calls.append(1), float(m.W.norm()))[1])
+    probe = Probe("w_norm", lambda m, d: (calls.append(1), float(m.W.detach().norm()))[1])
     model = ALRNN(8, 2, 3)
     pieces = [lorenz[:2000], lorenz[2000:4500], lorenz[4500:]]
     hist = train(model, pieces, n_epochs=1, batches_per_epoch=20, seq_len=50, batch_size=8,
