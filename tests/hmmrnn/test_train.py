@@ -77,6 +77,22 @@ def test_train_is_seeded():
     torch.testing.assert_close(a.W_hh, b.W_hh)
 
 
+def test_penalties_shrink_their_weights():
+    # same seed, same noise: only the penalty differs
+    hmm = linear_chain(2)
+    plain, l1, group = (NoiseRNN(12, 6, 3, seed=0) for _ in range(3))
+    kw = dict(length=12, batch_size=16, lr=1e-2, progress=False, seed=3, restore_best=False,
+              track=False)
+    train(plain, hmm, 60, **kw)
+    train(l1, hmm, 60, l1_recurrent=1e-2, **kw)
+    train(group, hmm, 60, l1_input=1e-1, **kw)
+    assert l1.W_hh.abs().sum() < 0.8 * plain.W_hh.abs().sum()
+    rows, rows_plain = group.W_in.norm(dim=1), plain.W_in.norm(dim=1)
+    assert rows.sum() < 0.8 * rows_plain.sum()
+    with pytest.raises(ValueError, match="^l1_input"):
+        train(plain, hmm, 2, l1_input=-1.0, **kw)
+
+
 def test_sinkhorn_reference_recipe_runs():
     hmm = linear_chain(2)
     rnn = NoiseRNN(8, 3, 3, seed=0)

@@ -219,8 +219,8 @@ def train(rnn: NoiseRNN, hmm: HMM, n_steps: int = 2000, *, objective: str = "sta
           length: int | None = None, batch_size: int | None = None, lr: float | None = None,
           betas: tuple[float, float] | None = None, grad_clip: float | None = None,
           word_length: int = 5, divergence: str = "kl+chi2", chi2_fraction: float = 0.4,
-          lr_final: float = 0.1, n_train: int = 10_000,
-          seed: int = 0, probes=(), track: bool = True, log_every: int = 100,
+          lr_final: float = 0.1, n_train: int = 10_000, l1_recurrent: float = 0.0,
+          l1_input: float = 0.0, seed: int = 0, probes=(), track: bool = True, log_every: int = 100,
           score_every: int | None = None, restore_best: bool = True,
           checkpoint_every: int | None = None, checkpoint_dir: str | Path | None = None,
           on_log=None, progress: bool = True, max_loss: float | None = None) -> ProbeHistory:
@@ -239,6 +239,10 @@ def train(rnn: NoiseRNN, hmm: HMM, n_steps: int = 2000, *, objective: str = "sta
         ``chi2_fraction`` of the steps, which removes the small-batch bias of KL.
     lr_final : the learning rate decays along a cosine to ``lr * lr_final``.
     n_train : size of the fixed HMM training set of the sinkhorn objective.
+    l1_recurrent : coefficient of an L1 penalty Σ|W_hh| added to the loss (0: none).
+    l1_input : coefficient of a group penalty Σ_i ‖W_in[i]‖₂ (0: none); it drives whole
+        rows to zero, so that few units take the noise (see
+        scripts/make_hmmrnn_pretrained.py for what both do to the kick neurons).
     seed : seeds the noise, the HMM samples and the Gumbel draws.
     probes : extra :class:`toolkit.probes.Probe` objects, passed to ``fit``.
     track : also log the switch rate and log-likelihood of a small seeded sample.
@@ -260,6 +264,8 @@ def train(rnn: NoiseRNN, hmm: HMM, n_steps: int = 2000, *, objective: str = "sta
     grad_clip = positive(grad_clip if grad_clip is not None else (0.9 if ref else 1.0),
                          "grad_clip")
     in_range(lr_final, "lr_final", 0.0, 1.0)
+    l1_recurrent = float(positive(l1_recurrent, "l1_recurrent", strict=False))
+    l1_input = float(positive(l1_input, "l1_input", strict=False))
     gen = torch.Generator().manual_seed(int(seed))
     opt = torch.optim.Adam(rnn.parameters(), lr=lr, betas=betas)
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -314,6 +320,10 @@ def train(rnn: NoiseRNN, hmm: HMM, n_steps: int = 2000, *, objective: str = "sta
     def step(i):
         opt.zero_grad(set_to_none=True)
         loss = loss_fn(i)
+        if l1_recurrent > 0:
+            loss = loss + l1_recurrent * rnn.W_hh.abs().sum()
+        if l1_input > 0:
+            loss = loss + l1_input * rnn.W_in.norm(dim=1).sum()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(rnn.parameters(), grad_clip)
         opt.step()
