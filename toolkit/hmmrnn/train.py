@@ -340,7 +340,8 @@ def train(rnn: NoiseRNN, hmm: HMM, n_steps: int = 2000, *, objective: str = "sta
                                   "folder (checkpoints are never overwritten)")
         io.save(rnn, first, metadata={"step": 0})
     meta = {"objective": objective, "hmm": hmm.name, "length": length,
-            "batch_size": batch_size, "lr": lr, "seed": int(seed)}
+            "batch_size": batch_size, "lr": lr, "seed": int(seed),
+            "l1_recurrent": l1_recurrent, "l1_input": l1_input}
     return fit(step, rnn, n_steps, probes=all_probes, log_every=log_every,
                score=score if (score_every or restore_best) else None,
                score_every=score_every, restore_best=restore_best, max_loss=max_loss,
