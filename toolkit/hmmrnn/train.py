@@ -220,7 +220,8 @@ def train(rnn: NoiseRNN, hmm: HMM, n_steps: int = 2000, *, objective: str = "sta
           betas: tuple[float, float] | None = None, grad_clip: float | None = None,
           word_length: int = 5, divergence: str = "kl+chi2", chi2_fraction: float = 0.4,
           lr_final: float = 0.1, n_train: int = 10_000, l1_recurrent: float = 0.0,
-          l1_input: float = 0.0, seed: int = 0, probes=(), track: bool = True, log_every: int = 100,
+          l1_input: float = 0.0, dropout_units: int = 0, seed: int = 0, probes=(),
+          track: bool = True, log_every: int = 100,
           score_every: int | None = None, restore_best: bool = True,
           checkpoint_every: int | None = None, checkpoint_dir: str | Path | None = None,
           on_log=None, progress: bool = True, max_loss: float | None = None) -> ProbeHistory:
@@ -243,6 +244,10 @@ def train(rnn: NoiseRNN, hmm: HMM, n_steps: int = 2000, *, objective: str = "sta
     l1_input : coefficient of a group penalty Σ_i ‖W_in[i]‖₂ (0: none); it drives whole
         rows to zero, so that few units take the noise (see
         scripts/make_hmmrnn_pretrained.py for what both do to the kick neurons).
+    dropout_units : at every step, silence the recurrent input (gain 0, as in
+        :func:`toolkit.hmmrnn.ablate`) of a fresh random set of this many units in half
+        the batch, and match both halves to the HMM (0: none): a robustness term against
+        random ablations of that size.
     seed : seeds the noise, the HMM samples and the Gumbel draws.
     probes : extra :class:`toolkit.probes.Probe` objects, passed to ``fit``.
     track : also log the switch rate and log-likelihood of a small seeded sample.
@@ -266,8 +271,27 @@ def train(rnn: NoiseRNN, hmm: HMM, n_steps: int = 2000, *, objective: str = "sta
     in_range(lr_final, "lr_final", 0.0, 1.0)
     l1_recurrent = float(positive(l1_recurrent, "l1_recurrent", strict=False))
     l1_input = float(positive(l1_input, "l1_input", strict=False))
+    dropout_units = int(positive(dropout_units, "dropout_units", integer=True, strict=False))
+    if dropout_units >= rnn.n_hidden:
+        raise ValueError(f"dropout_units: must be below the number of hidden units "
+                         f"({rnn.n_hidden}), got {dropout_units}")
     gen = torch.Generator().manual_seed(int(seed))
     opt = torch.optim.Adam(rnn.parameters(), lr=lr, betas=betas)
+
+    def ablated_logits(x):
+        # logits with a fresh random set of units' recurrent input silenced
+        keep = torch.ones(rnn.n_hidden)
+        keep[torch.randperm(rnn.n_hidden, generator=gen)[:dropout_units]] = 0.0
+        W = rnn.W_hh * keep[:, None]
+        return torch.func.functional_call(rnn, {"rnn.weight_hh_l0": W}, (x,))[1]
+
+    def both(x, loss):
+        # half the batch intact, half ablated, each matched to the HMM on its own
+        if not dropout_units:
+            return loss(rnn(x)[1])
+        half = len(x) // 2
+        return 0.5 * (loss(rnn(x[:half])[1]) + loss(ablated_logits(x[half:])))
+
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda i: lr_final + (1 - lr_final) * 0.5 * (1 + math.cos(math.pi * i / n_steps)))
 
@@ -285,8 +309,8 @@ def train(rnn: NoiseRNN, hmm: HMM, n_steps: int = 2000, *, objective: str = "sta
                 order["perm"] = torch.randperm(len(data), generator=gen)
             idx = order["perm"][k * batch_size:(k + 1) * batch_size]
             x = torch.randn(len(idx), length, rnn.n_noise, generator=gen)
-            onehot = rnn.emit(rnn(x)[1], gen)
-            return sinkhorn_divergence(onehot.reshape(len(idx), -1), data[idx])
+            return both(x, lambda logits: sinkhorn_divergence(
+                rnn.emit(logits, gen).reshape(len(logits), -1), data[idx]))
 
         def score(model):
             g = torch.Generator().manual_seed(int(seed) + 2)
@@ -306,7 +330,7 @@ def train(rnn: NoiseRNN, hmm: HMM, n_steps: int = 2000, *, objective: str = "sta
             if i == switch_at:
                 obj.divergence = "chi2"
             x = torch.randn(batch_size, length, rnn.n_noise, generator=gen)
-            return obj(torch.softmax(rnn(x)[1], -1))["loss"]
+            return both(x, lambda logits: obj(torch.softmax(logits, -1))["loss"])
 
         # held-out score: the unbiased χ² on fixed noise, comparable across phases
         judge = StatisticsObjective(hmm, length, word_length, divergence="chi2")
@@ -341,7 +365,8 @@ def train(rnn: NoiseRNN, hmm: HMM, n_steps: int = 2000, *, objective: str = "sta
         io.save(rnn, first, metadata={"step": 0})
     meta = {"objective": objective, "hmm": hmm.name, "length": length,
             "batch_size": batch_size, "lr": lr, "seed": int(seed),
-            "l1_recurrent": l1_recurrent, "l1_input": l1_input}
+            "l1_recurrent": l1_recurrent, "l1_input": l1_input,
+            "dropout_units": dropout_units}
     return fit(step, rnn, n_steps, probes=all_probes, log_every=log_every,
                score=score if (score_every or restore_best) else None,
                score_every=score_every, restore_best=restore_best, max_loss=max_loss,
