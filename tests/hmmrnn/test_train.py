@@ -147,3 +147,5 @@ def test_dropout_units_makes_the_network_tolerate_random_ablations():
         train(plain, hmm, 2, dropout_units=16, **kw)
     with pytest.raises(ValueError, match="^dropout_units"):
         train(plain, hmm, 2, dropout_units=-1, **kw)
+    with pytest.raises(ValueError, match="^dropout_units: splits"):
+        train(plain, hmm, 2, dropout_units=2, **dict(kw, batch_size=1))

@@ -275,6 +275,9 @@ def train(rnn: NoiseRNN, hmm: HMM, n_steps: int = 2000, *, objective: str = "sta
     if dropout_units >= rnn.n_hidden:
         raise ValueError(f"dropout_units: must be below the number of hidden units "
                          f"({rnn.n_hidden}), got {dropout_units}")
+    if dropout_units and batch_size < 2:
+        raise ValueError(f"dropout_units: splits each batch in two halves, so batch_size "
+                         f"must be at least 2, got {batch_size}")
     gen = torch.Generator().manual_seed(int(seed))
     opt = torch.optim.Adam(rnn.parameters(), lr=lr, betas=betas)
 
