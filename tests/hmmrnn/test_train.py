@@ -101,6 +101,15 @@ def test_sinkhorn_reference_recipe_runs():
     assert np.isfinite(history.last("loss")) and history.meta["batch_size"] == 32
 
 
+def test_sinkhorn_recipe_takes_the_robustness_term():
+    # n_train 65 with batch 32: the epoch's last batch holds a single sequence
+    hmm = linear_chain(2)
+    rnn = NoiseRNN(8, 3, 3, seed=0)
+    history = train(rnn, hmm, 3, objective="sinkhorn", length=10, batch_size=32, n_train=65,
+                    dropout_units=2, log_every=1, progress=False, track=False)
+    assert len(history["loss"]) == 3 and np.isfinite(history["loss"]).all()
+
+
 def test_divergence_restores_last_good_state():
     hmm = linear_chain(2)
     rnn = NoiseRNN(8, 3, 3, seed=0)

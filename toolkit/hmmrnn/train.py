@@ -290,7 +290,7 @@ def train(rnn: NoiseRNN, hmm: HMM, n_steps: int = 2000, *, objective: str = "sta
 
     def both(x, loss):
         # half the batch intact, half ablated, each matched to the HMM on its own
-        if not dropout_units:
+        if not dropout_units or len(x) < 2:  # (a last partial sinkhorn batch may be 1)
             return loss(rnn(x)[1])
         half = len(x) // 2
         return 0.5 * (loss(rnn(x[:half])[1]) + loss(ablated_logits(x[half:])))
