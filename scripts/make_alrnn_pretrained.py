@@ -51,7 +51,7 @@ OUT = ROOT / "toolkit" / "alrnn" / "pretrained"
 #: D_stsp 2.457 / D_H 0.260 there, but 2.76–2.90 / 0.23–0.27 against trajectories of
 #: seeds 1–6 and 2024 (the spread comes from the true trajectory, not from where the
 #: model starts: starting it at x[5000] moves D_stsp by < 0.07). Its expected figures
-#: are about 2.8 / 0.25, so selection on more than one trajectory would not reach the
+#: are about 2.8 / 0.25, so with this recipe selection on several trajectories would not reach the
 #: bars either; it would only make the validation figures honest.
 #: Teacher noise is the open lead. At the reference's 0.05 (seeds 6, 11) many states reach
 #: D_stsp 1.8–2.4 and D_H 0.16–0.20 on validation, but λ_max rises to 1.1–1.3 and C± move
