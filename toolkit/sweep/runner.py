@@ -260,7 +260,7 @@ def _on_dask(client, fn, todo, seeds, pass_seed, accept):
     """
     try:
         import cloudpickle
-        from distributed import as_completed
+        from distributed import CancelledError, as_completed
         from distributed.scheduler import KilledWorker
     except ImportError:  # pragma: no cover - depends on the environment
         raise ImportError("client: running on Dask needs dask.distributed; install the "
@@ -283,7 +283,10 @@ def _on_dask(client, fn, todo, seeds, pass_seed, accept):
     token = uuid.uuid4().hex[:8]
     short = _name(fn).rpartition(".")[2].replace("-", "_").strip("<>") or "point"
     nthreads = max(1, sum(client.nthreads().values()))
-    done = as_completed([], with_results=True, raise_errors=False, loop=client.loop)
+    # results are fetched here, not by as_completed(with_results=True): when a worker dies
+    # between a task finishing and its result being gathered, that gather raises inside
+    # as_completed's own bookkeeping and the future is never yielded (the sweep hangs)
+    done = as_completed([], loop=client.loop)
     which: dict = {}  # task key -> its (point, seed) items
     pending: set = set()
     serial = itertools.count()
@@ -310,14 +313,18 @@ def _on_dask(client, fn, todo, seeds, pass_seed, accept):
     durations: list[float] = []
     try:
         for batch in done.batches():
-            for fut, answer in batch:
+            for fut in batch:
                 pending.discard(fut)
                 group = which.pop(fut.key)
-                if fut.status == "cancelled":
+                try:
+                    # a result lost with its worker is recomputed; this waits for that
+                    answer, exc = fut.result(), None
+                except CancelledError:
                     raise RuntimeError("client: the sweep's tasks were cancelled (did the "
-                                       "cluster shut down?); run again to resume")
-                if fut.status != "finished":  # answer: (type, exception, traceback)
-                    exc = answer[1] if isinstance(answer, tuple) else answer
+                                       "cluster shut down?); run again to resume") from None
+                except Exception as error:
+                    exc = error
+                if exc is not None:
                     if not isinstance(exc, KilledWorker):
                         raise _cannot_run(fn, f"{type(exc).__name__}: {exc}") from exc
                     if len(group) > 1:  # find the culprit: one point per task
