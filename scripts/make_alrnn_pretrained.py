@@ -9,9 +9,11 @@ trajectory (seed 1000), and train one model per seed (the recipe's ``seeds``, or
 ``--seeds``) with the recipe below. Whenever a training run's own free-running score is
 promising, or from the recipe's ``validate_from`` batch on, the current weights are
 measured on the validation trajectory with the full protocol of
-:func:`toolkit.alrnn.evaluate` (1e5 steps); across seeds and checkpoints the weights
-meeting most bars, then with the widest margin on the tightest bar, are saved. The tests
-measure the shipped files on yet another trajectory (seed 2024). One thread per run;
+:func:`toolkit.alrnn.evaluate` (1e5 steps), and where the recipe says so, states meeting
+enough bars there are measured on further validation trajectories and ranked by the
+pooled figures; across seeds and checkpoints the weights meeting most bars, then with the
+widest margin on the tightest bar, are saved. The tests measure the shipped files on yet
+another trajectory (seed 2024). One thread per run;
 ``--jobs`` runs seeds side by side without changing the result.
 
 The P-sweep models ``lorenz63-P1``, ``-P3``, ``-P4`` (same recipe, other P; for the
@@ -25,6 +27,7 @@ import argparse
 import json
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -65,8 +68,8 @@ OUT = ROOT / "toolkit" / "alrnn" / "pretrained"
 #: all 5. Their best-ranked states on the test trajectory: seed 9 2.52 / 0.228, λ 1.08,
 #: C± 0.15 / 0.15; seed 10 2.12 / 0.217, λ 0.92, C± 0.18 / 0.16, 3 regions (only D_H
 #: misses). The rank above would pick seed 9's (D_H 0.2008 on validation), which misses
-#: λ on test, so nothing was shipped from these. Next: this noise schedule over more
-#: seeds, ranked on 2–3 validation trajectories.
+#: λ on test, so nothing was shipped from these. This noise schedule over seeds 12–21,
+#: ranked on 3 validation trajectories: see "lorenz63-decaying-noise" below.
 #:
 #: Why the figures stall there (measured on the shipped model against the test trajectory):
 #: 2.60 of its D_stsp of 2.87 comes from cells the true orbit visits and the model never
@@ -93,6 +96,18 @@ RECIPES = {
                                noise=0.03, eval_every=500, eval_trajectories=16,
                                select_by="D_stsp")),
 }
+#: Not shipped (run it with --only): teacher noise decaying 0.05 → 0.01, and every state
+#: meeting 4 bars on the validation trajectory is measured on two more (seeds 1001, 1002)
+#: and ranked by the pooled figures (mean D_stsp, D_H, λ_max; worst C± error) above all
+#: unconfirmed states. Seeds 12–21 (2 jobs: 22 min): D_H comes down to ≈ 0.18–0.19, but
+#: the pick (seed 19, batch 22750: pooled 2.492 / 0.190, λ 0.983, C± 0.159 / 0.199, all
+#: five bars) measured 2.608 / 0.177, λ 1.074 on the test trajectory and 2.72–2.84 /
+#: 0.18–0.19, λ 0.86–1.08 on trajectory seeds 1–3: picking the best of ~100 validated
+#: states by three trajectories still flatters it by ≈ 0.25 in D_stsp, and its λ_max
+#: misses the anchor test's 15%. So the shipped model stays the one above.
+RECIPES["lorenz63-decaying-noise"] = dict(
+    RECIPES["lorenz63"], seeds=tuple(range(12, 22)), confirm_on=(1001, 1002), confirm_bars=4,
+    experimental=True, train=dict(RECIPES["lorenz63"]["train"], noise=(0.05, 0.01)))
 for _P in (1, 3, 4):
     RECIPES[f"lorenz63-P{_P}"] = dict(RECIPES["lorenz63"], P=_P)
 
@@ -101,12 +116,23 @@ def bars(name, ev) -> dict:
     """The issue's bars for one validation evaluation: name → ratio (≤ 1 when met)."""
     if name.startswith("lorenz63-P"):
         return {"D_stsp": ev.dstsp / 2.5, "D_H": ev.dh / 0.2}
-    if name == "lorenz63":
+    if name.startswith("lorenz63"):
         return {"D_stsp": ev.dstsp / 2.5, "D_H": ev.dh / 0.2,
                 "lambda_max": abs(ev.lyapunov_max - 0.906) / (0.15 * 0.906),
                 "fixed_points": float(np.max(ev.fixed_point_errors[1:])) / 0.2,
                 "regions": 0.0 if ev.n_regions == 3 else 2.0}
     return {"D_stsp": ev.dstsp / 1.0, "regions": 0.0 if ev.n_regions == 2 else 2.0}
+
+
+def pooled(evs):
+    """Figures over several validation trajectories: mean D_stsp, D_H and λ_max, the
+    worst fixed-point error, and the region count if all agree (else -1, a miss)."""
+    regions = {e.n_regions for e in evs}
+    return SimpleNamespace(
+        dstsp=float(np.mean([e.dstsp for e in evs])), dh=float(np.mean([e.dh for e in evs])),
+        lyapunov_max=float(np.mean([e.lyapunov_max for e in evs])),
+        fixed_point_errors=np.max([e.fixed_point_errors for e in evs], axis=0),
+        n_regions=regions.pop() if len(regions) == 1 else -1)
 
 
 def rank(name, ev):
@@ -128,6 +154,10 @@ def train_seed(name: str, seed: int, threads: int = 1) -> dict:
     system = tk.systems.make(name.split("-")[0])
     data = tk.systems.trajectory(system, 100_000, dt=recipe["dt"], seed=0)
     valid = tk.systems.trajectory(system, 100_000, dt=recipe["dt"], seed=1000)
+    # further validation trajectories, used only for states meeting `confirm_bars` on the
+    # first: one trajectory's figures are noisy (see the Lorenz remarks above)
+    more = [tk.systems.trajectory(system, 100_000, dt=recipe["dt"], seed=s)
+            for s in recipe.get("confirm_on", ())]
     true_fp = system.fixed_points()
     validate_from = recipe.get("validate_from", np.inf)
     best = {"rank": (1, np.inf), "seed": seed}
@@ -142,17 +172,30 @@ def train_seed(name: str, seed: int, threads: int = 1) -> dict:
         except RuntimeError:  # diverged from the validation start
             return
         r = rank(name, ev)
+        seeds_used = [1000]
+        if more and -r[0] >= recipe["confirm_bars"]:
+            try:
+                evs = [ev] + [evaluate(model, v, true_fixed_points=true_fp) for v in more]
+            except RuntimeError:
+                return
+            ev = pooled(evs)
+            seeds_used += list(recipe["confirm_on"])
+            r = (-1,) + rank(name, ev)  # confirmed states first
+        elif more:
+            r = (0,) + r
         print(f"  seed {seed} step {step:6d} ({time.perf_counter() - t0:5.0f} s): "
               f"D_stsp {ev.dstsp:.3f}, D_H {ev.dh:.3f}, λ {ev.lyapunov_max:.3f}, "
               f"fp {np.round(ev.fixed_point_errors, 3).tolist()}, regions "
-              f"{ev.n_regions}: {-r[0]} bars", flush=True)
+              f"{ev.n_regions}: {-r[-3]} bars on {len(seeds_used)} trajectories", flush=True)
         if r < best["rank"]:
             best.update(rank=r, step=step, seconds=time.perf_counter() - t0,
-                        validation={"trajectory_seed": 1000, "D_stsp": ev.dstsp,
-                                    "D_H": ev.dh, "lyapunov_max": ev.lyapunov_max,
+                        validation={"trajectory_seed": seeds_used if more else 1000,
+                                    "D_stsp": ev.dstsp, "D_H": ev.dh,
+                                    "lyapunov_max": ev.lyapunov_max,
                                     "regions": ev.n_regions,
-                                    "fixed_point_errors": ev.fixed_point_errors.tolist(),
-                                    "bars_met": -r[0]},
+                                    "fixed_point_errors":
+                                        np.asarray(ev.fixed_point_errors).tolist(),
+                                    "bars_met": -r[-3]},
                         state={k: v.detach().clone() for k, v in model.state_dict().items()})
 
     train(model, data, dt=recipe["dt"], seed=seed, progress=False, on_log=check,
@@ -207,7 +250,8 @@ def main():
     parser.add_argument("--jobs", type=int, default=1, help="runs at the same time")
     parser.add_argument("--out", type=Path, default=OUT, help="folder for the files")
     args = parser.parse_args()
-    for name in ([args.only] if args.only else list(RECIPES)):
+    for name in ([args.only] if args.only else
+                 [n for n, r in RECIPES.items() if not r.get("experimental")]):
         seeds = args.seeds or list(RECIPES[name]["seeds"])
         make(name, seeds, args.threads, args.out, args.jobs)
 
