@@ -102,9 +102,9 @@ RECIPES = {
 #: unconfirmed states. Seeds 12–21 (2 jobs: 22 min): D_H comes down to ≈ 0.18–0.19, but
 #: the pick (seed 19, batch 22750: pooled 2.492 / 0.190, λ 0.983, C± 0.159 / 0.199, all
 #: five bars) measured 2.608 / 0.177, λ 1.074 on the test trajectory and 2.72–2.84 /
-#: 0.18–0.19, λ 0.86–1.08 on trajectory seeds 1–3: picking the best of ~100 validated
-#: states by three trajectories still flatters it by ≈ 0.25 in D_stsp, and its λ_max
-#: misses the anchor test's 15%. So the shipped model stays the one above.
+#: 0.18–0.19, λ 0.86–1.08 on trajectory seeds 1–3: picking the best of 79 confirmed
+#: states (of ≈ 660 validated) by three trajectories still flatters it by ≈ 0.25 in D_stsp,
+#: and its λ_max misses the anchor test's 15%. So the shipped model stays the one above.
 RECIPES["lorenz63-decaying-noise"] = dict(
     RECIPES["lorenz63"], seeds=tuple(range(12, 22)), confirm_on=(1001, 1002), confirm_bars=4,
     experimental=True, train=dict(RECIPES["lorenz63"]["train"], noise=(0.05, 0.01)))
