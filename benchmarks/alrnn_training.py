@@ -216,7 +216,8 @@ def _worker(seed, budget, t_start, done, results, folder):
                 and step < recipe.get("validate_from", np.inf):
             return
         try:
-            ev = evaluate(model, valid, true_fixed_points=true_fp)
+            # screening: λ_max from 20,000 steps, as the make-script validates
+            ev = evaluate(model, valid, true_fixed_points=true_fp, lyapunov_steps=20_000)
         except RuntimeError:
             return
         met = bars_met(ev)

@@ -78,14 +78,20 @@ class Evaluation(Result):
         return (true + gen).opts(shared_axes=True)
 
 
+_LYAP_PIECE = 20_000
+
+
 def evaluate(model: ALRNN, x_true, *, true_fixed_points=None, n_steps: int | None = None,
-             lyapunov_steps: int = 20_000, x0=None) -> Evaluation:
+             lyapunov_steps: int | None = None, x0=None) -> Evaluation:
     """Measure ``model`` against a true trajectory ``x_true`` (T, N) in data units.
 
     ``n_steps`` generated steps are compared (default: as many as ``x_true`` has), after
     a transient of n_steps / 4, starting from ``x0`` (default ``x_true[0]``).
     ``true_fixed_points`` (K, N), e.g. ``tk.systems.Lorenz63().fixed_points()``, are
-    matched to the model's real fixed points.
+    matched to the model's real fixed points. λ_max is estimated along the generated orbit
+    over ``lyapunov_steps`` steps (default: all of it): on the shipped Lorenz model,
+    20,000-step estimates from five starts spread over 0.81–1.01, 100,000-step ones over
+    0.90–0.97.
     """
     from ..metrics import power_spectrum_hellinger, state_space_divergence
     from ..systems import standardize
@@ -111,8 +117,16 @@ def evaluate(model: ALRNN, x_true, *, true_fixed_points=None, n_steps: int | Non
     else:  # the true series is shorter: compare equal lengths
         n = min(len(z_ref), len(z_gen))
         dh = power_spectrum_hellinger(z_ref[:n], z_gen[:n])
-    n_lyap = min(positive(lyapunov_steps, "lyapunov_steps", integer=True), len(latent) - 1)
-    lyap = model.lyapunov_spectrum(n_lyap, z0=latent[0], transient=0, n_exponents=1).max
+    n_lyap = len(latent) - 1
+    if lyapunov_steps is not None:
+        n_lyap = min(positive(lyapunov_steps, "lyapunov_steps", integer=True), n_lyap)
+    # in about equal pieces along the orbit: the exact Jacobians of a piece take steps·M²
+    # floats
+    k = -(-n_lyap // _LYAP_PIECE)
+    sizes = [n_lyap // k + (i < n_lyap % k) for i in range(k)]
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    lyap = sum(n * model.lyapunov_spectrum(n, z0=latent[s], transient=0, n_exponents=1).max
+               for s, n in zip(starts, sizes)) / n_lyap
     code = symbolic_code(model, latent)
     real_fp = code.fixed_points_observed[code.fixed_point_real]
     if true_fixed_points is None:
