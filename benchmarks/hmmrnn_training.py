@@ -80,10 +80,15 @@ def main(argv=None):
     rnn = hr.NoiseRNN(cfg["n_hidden"], cfg["n_noise"], 3, seed=cfg["seed"])
     t0 = time.perf_counter()
     hr.train(rnn, hmm, cfg["n_steps"], seed=cfg["seed"], progress=False, **cfg["train"])
+    if cfg.get("readout"):  # the shipped recipe's second stage (readout only)
+        readout = dict(cfg["readout"])
+        hr.train(rnn, hmm, readout.pop("n_steps"), parameters="readout", progress=False,
+                 **readout)
     fast = time.perf_counter() - t0
     em = hr.compare(rnn, hmm, n_sequences=2000, length=100, seed=12345)
     e, ok = em.errors(), em.passes()
-    print(f"fast recipe ({cfg['n_steps']} steps, hidden {cfg['n_hidden']}, noise "
+    stage2 = f" + {cfg['readout']['n_steps']} readout-only" if cfg.get("readout") else ""
+    print(f"fast recipe ({cfg['n_steps']}{stage2} steps, hidden {cfg['n_hidden']}, noise "
           f"{cfg['n_noise']}): {fast:.0f} s wall = {fast / per_epoch:.1f} reference epochs; "
           f"speed-up over the 500-epoch reference: {500 * per_epoch / fast:.0f}x")
     print(f"  switch rate {em.switch_rate_rnn:.4f} (analytic {em.switch_rate_analytic:.4f}, "

@@ -27,9 +27,10 @@ OUT = ROOT / "toolkit" / "hmmrnn" / "pretrained"
 #: network size, seed, steps and trainer settings per emulator (the reference's size:
 #: hidden 150, noise 100).
 #:
-#: Kick neurons: in these emulators silencing the recurrent input of the detected kick set
-#: (8 units) cuts the switch rate by 26%, random sets of 8 raise it by a median 16%: the
-#: trigger is spread over the population. Most of that 26% is the rare symbol: its
+#: Kick neurons (the 2-state recipe below ends this search): in the 2-state emulator
+#: trained plainly (shipped until 2026-11-22), silencing the recurrent input of the
+#: detected kick set (8 units) cuts the switch rate by 26%, random sets of 8 raise it by a
+#: median 16%: the trigger is spread over the population. Most of that 26% is the rare symbol: its
 #: frequency falls from 0.0097 to 0.0037, while switches between the two frequent symbols
 #: (rare symbol removed) fall only from 0.048 to 0.042 (500 sequences). Variants of the
 #: 2-state recipe tried to concentrate it (1,500 steps each, detector and 20 control sets
@@ -70,12 +71,43 @@ OUT = ROOT / "toolkit" / "hmmrnn" / "pretrained"
 #: sets than the greedy search (13 units −25% on the shipped model).
 #: Random ablations stop mattering, but the kick set's share stays at 17–40%, and none
 #: of these variants meets both halves of the bar with the emulation bars: none is shipped.
+#: A second stage that retrains only the readout (``train(..., parameters="readout")``,
+#: χ² on words of 3, lr 3e-3, seed 9; the dynamics, and so the kick neurons, stay as the
+#: first stage left them) repairs much of what the penalties cost the emulation. Greedy
+#: sets (512 sequences) against 20 random sets of the same size, 500 fresh sequences:
+#:   "16 with group 3e-3" + 2,000 readout steps: switch rate −1%, bigram median 0.0199
+#:     (0.0375 before), marginals 0.003, log-likelihood gap 0.001; 15 units −52% / +16%,
+#:     12 units −47% / +10%; the detector with ``min_step=0.005`` stops at 13 units:
+#:     −49% / +8 to +12% on three noise seeds;
+#:   "16 with group 1e-2" + 1,000 readout steps (seed 5): 8 units −51% / +4%, 10 units
+#:     −54% / +4%, but bigram 0.026; with 3,000 steps (seed 9) bigram 0.021 (0.023–0.027
+#:     with words of 2 or 4), dwell-time TV 0.12, and the detector's default set (6 units)
+#:     −44 to −48%.
+#:   In both the rare symbol comes in bursts, P(1 | 1) 0.026–0.031 (shipped model 0.016,
+#:   HMM 0.01): that is the bigram error, and a linear readout without bias cannot undo it.
+#:   Also tried: the noise weights retrained with the readout (group penalty kept): no
+#:   better; all weights retrained (300 steps, lr 3e-4 or 1e-3): the trigger spreads again
+#:   (15 units −37 to −41%); group 5e-3 or words of 3 in the first stage: weak kick sets
+#:   (15 units −40%; 2 units −15%).
+#: So the first network meets the 2-state emulation bars (narrowly) and the second has a
+#: kick set that meets the kick bar, but neither does both.
+#: Shipped (2-state chain): dropout 16 with group 7e-3 (1,500 steps), then 4,000 readout
+#: steps with the χ² weights of rare words undamped (``soften=1e-4``; the default 0.01
+#: damps the weight of P(1, 1) ≈ 1e-4 twelvefold, so the rare symbol's bursts and its
+#: split between the clusters cost almost nothing). The detector's default set is 4 units;
+#: silencing them changes the switch rate by −52 to −57% on three fresh noise seeds
+#: (500 sequences, 20 random sets of 4: medians −2 to +2%, of absolute changes 2–4%);
+#: emulation: switch rate −3%, bigram median 0.010, marginals 0.008. The same
+#: readout stage with the default softening left the bigram at 0.024 (0.022 with 1e-4 and
+#: 2,000 steps).
 #: ``keep``: the checkpoint steps shipped (dense early, where the
 #: mechanism appears; ~150 KB each).
 CONFIGS = {
     "linear_chain_2": dict(n_hidden=150, n_noise=100, seed=0, n_steps=1500,
                            checkpoint_every=50, keep=[*range(0, 550, 50), 750, 1000, 1250, 1500],
-                           train=dict()),
+                           train=dict(dropout_units=16, l1_input=7e-3),
+                           readout=dict(n_steps=4000, lr=3e-3, word_length=3,
+                                        divergence="chi2", soften=1e-4, seed=9)),
     "linear_chain_3": dict(n_hidden=150, n_noise=100, seed=0, n_steps=1500, train=dict()),
     "fully_connected_3": dict(n_hidden=150, n_noise=100, seed=0, n_steps=1500, train=dict()),
     "cyclic_4": dict(n_hidden=150, n_noise=100, seed=0, n_steps=1500, train=dict()),
@@ -99,10 +131,15 @@ def make(name: str, out: Path, threads: int = 1, progress: bool = True) -> dict:
     history = hr.train(rnn, hmm, cfg["n_steps"], seed=cfg["seed"], progress=progress,
                        checkpoint_every=cfg.get("checkpoint_every"), checkpoint_dir=ckpt,
                        **cfg["train"])
+    if cfg.get("readout"):  # second stage: the emission map only, dynamics fixed
+        readout = dict(cfg["readout"])
+        hr.train(rnn, hmm, readout.pop("n_steps"), parameters="readout", progress=progress,
+                 **readout)
     seconds = time.perf_counter() - t0
     em = hr.compare(rnn, hmm, n_sequences=2000, seed=12345)
     info = {"hmm": name, "n_hidden": cfg["n_hidden"], "n_noise": cfg["n_noise"],
             "seed": cfg["seed"], "n_steps": cfg["n_steps"], "train": cfg["train"],
+            "readout": cfg.get("readout"),
             "threads": threads, "seconds": round(seconds, 1),
             "best_step": history.meta.get("best_step"),
             "errors": {k: round(float(v), 5) for k, v in em.errors().items()},

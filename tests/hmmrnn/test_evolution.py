@@ -30,8 +30,8 @@ def test_training_evolution_on_checkpoints(tmp_path):
 
 
 def test_shipped_run_shows_the_mechanism_appearing():
-    # the shipped 2-state run: memoryless at step 0, then a frozen phase, then critical
-    # rotations appear and the switch rate settles near the HMM's
+    # the shipped 2-state run: memoryless at step 0, then critical rotations appear
+    # and the switch rate settles near the HMM's
     hmm = linear_chain(2)
     ev = training_evolution(tk.hmmrnn.pretrained_checkpoints("linear_chain_2"), hmm,
                             n_sequences=60)

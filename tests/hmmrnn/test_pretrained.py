@@ -91,12 +91,15 @@ def test_checkpoints_and_info():
         hr.load_pretrained("ring_9")
 
 
-def test_kick_neurons_beat_random_sets(chain2):
-    # the detected set is validated on fresh noise, against random sets of as many units
+def test_kick_neurons_meet_the_bar(chain2):
+    # the bar, on noise the detector never saw: silencing the detected set's
+    # recurrent input at least halves the switch rate, while as many random other units
+    # change it by at most 15% (median over 20 sets)
     rnn, _ = chain2
     kicks = hr.kick_neurons(rnn)
     assert 1 <= len(kicks) <= rnn.n_hidden // 10
-    a = hr.ablation_test(rnn, kicks, gains=(0.0,), n_controls=10, n_sequences=300, seed=11)
+    a = hr.ablation_test(rnn, kicks, gains=(0.0,), n_controls=20, n_sequences=500, seed=11)
     change = a.relative_change(0.0)
-    assert change["kick"] < -0.1
+    assert change["kick"] <= -0.5
+    assert change["median_control_abs"] <= 0.15
     assert a.kick[0] < a.controls[:, 0].min()

@@ -158,3 +158,34 @@ def test_dropout_units_makes_the_network_tolerate_random_ablations():
         train(plain, hmm, 2, dropout_units=-1, **kw)
     with pytest.raises(ValueError, match="^dropout_units: splits"):
         train(plain, hmm, 2, dropout_units=2, **dict(kw, batch_size=1))
+
+
+def test_readout_stage_moves_only_the_readout_and_lowers_the_loss():
+    from toolkit.hmmrnn import statistics_loss
+
+    hmm = linear_chain(2)
+    net = NoiseRNN(12, 6, 3, seed=0)
+    kw = dict(length=12, batch_size=64, lr=1e-2, progress=False, seed=3, track=False)
+    train(net, hmm, 40, restore_best=False, **kw)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    loss0 = statistics_loss(net, hmm, length=12, n_paths=512, seed=9)["loss"]
+    history = train(net, hmm, 150, parameters="readout", **kw)
+    assert history.meta["parameters"] == "readout"
+    torch.testing.assert_close(net.W_hh, before["rnn.weight_hh_l0"], rtol=0, atol=0)
+    torch.testing.assert_close(net.W_in, before["rnn.weight_ih_l0"], rtol=0, atol=0)
+    assert not torch.equal(net.W_out, before["readout.weight"])
+    assert all(p.requires_grad for p in net.parameters())  # frozen only while training
+    assert statistics_loss(net, hmm, length=12, n_paths=512, seed=9)["loss"] < loss0
+    with pytest.raises(ValueError, match="^parameters"):
+        train(net, hmm, 2, parameters="recurrent", **kw)
+
+
+def test_soften_sets_the_weight_of_rare_words():
+    # with a smaller softening a rare word's error weighs up to 1/P; P(1, 1) ≈ 1e-4 here
+    hmm = linear_chain(2)
+    probs = torch.full((4, 10, 3), 1 / 3)
+    damped = StatisticsObjective(hmm, 10, 2)(probs)["words"]
+    sharp = StatisticsObjective(hmm, 10, 2, soften=1e-4)(probs)["words"]
+    assert sharp > 5 * damped  # the uniform emitter overstates the rare words
+    with pytest.raises(ValueError, match="^soften"):
+        StatisticsObjective(hmm, 10, 2, soften=0.0)

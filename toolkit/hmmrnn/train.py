@@ -78,13 +78,18 @@ class StatisticsObjective:
     replaced by its batch mean, biased by about Var(Q̂)/(2Q²) (the bias rewards blurry
     per-path outputs; larger batches shrink it). Near the optimum ½χ² ≈ KL.
 
+    ``soften``: the χ² weights are 1 / (P + soften / n_words), finite for impossible
+    words; the default 0.01 also damps the weight of rare words (a word of the rare
+    symbol twice has P ≈ 1e-4), a smaller value makes their errors count.
+
     ``objective(probs)`` takes softmax probabilities (B, L, K) of B noise paths and
     returns a dict of 0-d tensors: ``loss`` (the sum) and its parts ``words``,
     ``pairs``, ``marginals`` (nats, averaged over positions).
     """
 
     def __init__(self, hmm: HMM, length: int, word_length: int = 5, *,
-                 divergence: str = "chi2", max_lag: int | None = None):
+                 divergence: str = "chi2", max_lag: int | None = None,
+                 soften: float = 0.01):
         self.hmm = _check_hmm(hmm)
         self.length = positive(length, "length", integer=True)
         if self.length < 2:
@@ -115,7 +120,8 @@ class StatisticsObjective:
                 dtype=f32)}
         self._entropy = {k: _entropy(v).mean() for k, v in self.targets.items()}
         # χ² weights 1/P, softened for (near-)impossible words so they stay finite
-        self._weight = {k: 1.0 / (v + 0.01 / v.shape[-1]) for k, v in self.targets.items()}
+        soften = float(positive(soften, "soften"))
+        self._weight = {k: 1.0 / (v + soften / v.shape[-1]) for k, v in self.targets.items()}
 
     @staticmethod
     def _products(probs: torch.Tensor, m: int) -> torch.Tensor:
@@ -220,7 +226,9 @@ def train(rnn: NoiseRNN, hmm: HMM, n_steps: int = 2000, *, objective: str = "sta
           betas: tuple[float, float] | None = None, grad_clip: float | None = None,
           word_length: int = 5, divergence: str = "kl+chi2", chi2_fraction: float = 0.4,
           lr_final: float = 0.1, n_train: int = 10_000, l1_recurrent: float = 0.0,
-          l1_input: float = 0.0, dropout_units: int = 0, seed: int = 0, probes=(),
+          l1_input: float = 0.0, dropout_units: int = 0, parameters: str = "all",
+          soften: float = 0.01,
+          seed: int = 0, probes=(),
           track: bool = True, log_every: int = 100,
           score_every: int | None = None, restore_best: bool = True,
           checkpoint_every: int | None = None, checkpoint_dir: str | Path | None = None,
@@ -248,6 +256,11 @@ def train(rnn: NoiseRNN, hmm: HMM, n_steps: int = 2000, *, objective: str = "sta
         :func:`toolkit.hmmrnn.ablate`) of a fresh random set of this many units in half
         the batch, and match both halves to the HMM (0: none): a robustness term against
         random ablations of that size.
+    soften : χ² weight softening of the statistics objective (see
+        :class:`StatisticsObjective`).
+    parameters : ``"all"`` (default) or ``"readout"``: train only the readout W_out, with
+        the recurrent and noise weights fixed. A second stage that tunes the emission map
+        without moving the dynamics (or the kick neurons found in them).
     seed : seeds the noise, the HMM samples and the Gumbel draws.
     probes : extra :class:`toolkit.probes.Probe` objects, passed to ``fit``.
     track : also log the switch rate and log-likelihood of a small seeded sample.
@@ -278,8 +291,11 @@ def train(rnn: NoiseRNN, hmm: HMM, n_steps: int = 2000, *, objective: str = "sta
     if dropout_units and batch_size < 2:
         raise ValueError(f"dropout_units: splits each batch in two halves, so batch_size "
                          f"must be at least 2, got {batch_size}")
+    one_of(parameters, "parameters", ("all", "readout"))
+    trained = list(rnn.readout.parameters()) if parameters == "readout" else \
+        list(rnn.parameters())
     gen = torch.Generator().manual_seed(int(seed))
-    opt = torch.optim.Adam(rnn.parameters(), lr=lr, betas=betas)
+    opt = torch.optim.Adam(trained, lr=lr, betas=betas)
 
     def ablated_logits(x):
         # logits with a fresh random set of units' recurrent input silenced
@@ -325,7 +341,7 @@ def train(rnn: NoiseRNN, hmm: HMM, n_steps: int = 2000, *, objective: str = "sta
         one_of(divergence, "divergence", ("kl", "chi2", "kl+chi2"))
         in_range(chi2_fraction, "chi2_fraction", 0.0, 1.0)
         first = "kl" if divergence == "kl+chi2" else divergence
-        obj = StatisticsObjective(hmm, length, word_length, divergence=first)
+        obj = StatisticsObjective(hmm, length, word_length, divergence=first, soften=soften)
         switch_at = int(round(n_steps * (1 - chi2_fraction))) if divergence == "kl+chi2" \
             else n_steps + 1
 
@@ -336,7 +352,8 @@ def train(rnn: NoiseRNN, hmm: HMM, n_steps: int = 2000, *, objective: str = "sta
             return both(x, lambda logits: obj(torch.softmax(logits, -1))["loss"])
 
         # held-out score: the unbiased χ² on fixed noise, comparable across phases
-        judge = StatisticsObjective(hmm, length, word_length, divergence="chi2")
+        judge = StatisticsObjective(hmm, length, word_length, divergence="chi2",
+                                    soften=soften)
 
         def score(model):
             g = torch.Generator().manual_seed(int(seed) + 2)
@@ -352,7 +369,7 @@ def train(rnn: NoiseRNN, hmm: HMM, n_steps: int = 2000, *, objective: str = "sta
         if l1_input > 0:
             loss = loss + l1_input * rnn.W_in.norm(dim=1).sum()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(rnn.parameters(), grad_clip)
+        torch.nn.utils.clip_grad_norm_(trained, grad_clip)
         opt.step()
         sched.step()
         return loss.detach()
@@ -369,9 +386,17 @@ def train(rnn: NoiseRNN, hmm: HMM, n_steps: int = 2000, *, objective: str = "sta
     meta = {"objective": objective, "hmm": hmm.name, "length": length,
             "batch_size": batch_size, "lr": lr, "seed": int(seed),
             "l1_recurrent": l1_recurrent, "l1_input": l1_input,
-            "dropout_units": dropout_units}
-    return fit(step, rnn, n_steps, probes=all_probes, log_every=log_every,
-               score=score if (score_every or restore_best) else None,
-               score_every=score_every, restore_best=restore_best, max_loss=max_loss,
-               checkpoint_every=checkpoint_every, checkpoint_dir=checkpoint_dir,
-               on_log=on_log, progress=progress, desc=f"train {hmm.name}", meta=meta)
+            "dropout_units": dropout_units, "parameters": parameters}
+    frozen = [p for p in rnn.parameters() if p.requires_grad and
+              not any(p is q for q in trained)]
+    for p in frozen:
+        p.requires_grad_(False)
+    try:
+        return fit(step, rnn, n_steps, probes=all_probes, log_every=log_every,
+                   score=score if (score_every or restore_best) else None,
+                   score_every=score_every, restore_best=restore_best, max_loss=max_loss,
+                   checkpoint_every=checkpoint_every, checkpoint_dir=checkpoint_dir,
+                   on_log=on_log, progress=progress, desc=f"train {hmm.name}", meta=meta)
+    finally:
+        for p in frozen:
+            p.requires_grad_(True)
