@@ -79,11 +79,7 @@ def main(argv=None):
     hmm = hr.linear_chain(2)
     rnn = hr.NoiseRNN(cfg["n_hidden"], cfg["n_noise"], 3, seed=cfg["seed"])
     t0 = time.perf_counter()
-    hr.train(rnn, hmm, cfg["n_steps"], seed=cfg["seed"], progress=False, **cfg["train"])
-    if cfg.get("readout"):  # the shipped recipe's second stage (readout only)
-        readout = dict(cfg["readout"])
-        hr.train(rnn, hmm, readout.pop("n_steps"), parameters="readout", progress=False,
-                 **readout)
+    recipe.train_recipe(rnn, hmm, cfg)  # both stages of the shipped recipe
     fast = time.perf_counter() - t0
     em = hr.compare(rnn, hmm, n_sequences=2000, length=100, seed=12345)
     e, ok = em.errors(), em.passes()

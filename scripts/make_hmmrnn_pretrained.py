@@ -114,6 +114,20 @@ CONFIGS = {
 }
 
 
+def train_recipe(rnn, hmm, cfg: dict, progress: bool = False, **first_stage):
+    """Train ``rnn`` in place by the recipe ``cfg`` (one of CONFIGS): the first stage,
+    then, if the recipe has one, the readout-only stage. Returns the first stage's history."""
+    import toolkit.hmmrnn as hr
+
+    history = hr.train(rnn, hmm, cfg["n_steps"], seed=cfg["seed"], progress=progress,
+                       **first_stage, **cfg["train"])
+    if cfg.get("readout"):  # second stage: the emission map only, dynamics fixed
+        readout = dict(cfg["readout"])
+        hr.train(rnn, hmm, readout.pop("n_steps"), parameters="readout", progress=progress,
+                 **readout)
+    return history
+
+
 def make(name: str, out: Path, threads: int = 1, progress: bool = True) -> dict:
     import toolkit as tk
     import toolkit.hmmrnn as hr
@@ -128,13 +142,8 @@ def make(name: str, out: Path, threads: int = 1, progress: bool = True) -> dict:
         if ckpt.exists():
             shutil.rmtree(ckpt)
     t0 = time.perf_counter()
-    history = hr.train(rnn, hmm, cfg["n_steps"], seed=cfg["seed"], progress=progress,
-                       checkpoint_every=cfg.get("checkpoint_every"), checkpoint_dir=ckpt,
-                       **cfg["train"])
-    if cfg.get("readout"):  # second stage: the emission map only, dynamics fixed
-        readout = dict(cfg["readout"])
-        hr.train(rnn, hmm, readout.pop("n_steps"), parameters="readout", progress=progress,
-                 **readout)
+    history = train_recipe(rnn, hmm, cfg, progress=progress,
+                           checkpoint_every=cfg.get("checkpoint_every"), checkpoint_dir=ckpt)
     seconds = time.perf_counter() - t0
     em = hr.compare(rnn, hmm, n_sequences=2000, seed=12345)
     info = {"hmm": name, "n_hidden": cfg["n_hidden"], "n_noise": cfg["n_noise"],
