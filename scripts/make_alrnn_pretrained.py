@@ -1,7 +1,7 @@
 """Train the AL-RNNs shipped in toolkit/alrnn/pretrained/ (seeded, rerunnable).
 
     python scripts/make_alrnn_pretrained.py                 # every recipe
-    python scripts/make_alrnn_pretrained.py --only lorenz63 --jobs 2
+    python scripts/make_alrnn_pretrained.py --only lorenz63 --jobs 2   # train + calibrate
     python scripts/make_alrnn_pretrained.py --only lorenz63-P3 --seeds 0
 
 For each system: simulate a training trajectory (seed 0) and a separate validation
@@ -15,6 +15,12 @@ pooled figures; across seeds and checkpoints the weights meeting most bars, then
 widest margin on the tightest bar, are saved. The tests measure the shipped files on yet
 another trajectory (seed 2024). One thread per run;
 ``--jobs`` runs seeds side by side without changing the result.
+
+The shipped ``lorenz63`` is made in two stages (see ``CALIBRATED`` below): the best state
+of one run of the ``lorenz63-decaying-noise-5`` recipe, then
+:func:`toolkit.alrnn.calibrate` (CMA-ES on the free-running statistics of the five
+validation trajectories). Held-out trajectories (seeds 1–6) and the tests' (2024) are used
+by neither stage.
 
 The P-sweep models ``lorenz63-P1``, ``-P3``, ``-P4`` (same recipe, other P; for the
 notebook's "as P grows" section) are selected on the same validation protocol, by
@@ -37,7 +43,9 @@ OUT = ROOT / "toolkit" / "alrnn" / "pretrained"
 #: system → (M, P, dt, seeds, training keyword arguments, score below which to validate,
 #: and the batch from which every logged state is validated whatever its score)
 #:
-#: Lorenz-63: late in training the free-running figures of successive states still jump
+#: Lorenz-63, sparse teacher forcing alone (shipped until the calibrated model below, which
+#: starts from the "lorenz63-decaying-noise-5" pick; this recipe still makes the P sweep):
+#: late in training the free-running figures of successive states still jump
 #: (D_stsp 2.3–5, D_H 0.15–0.35 on validation, some states even fall onto a fixed
 #: point), because the attractor sits close to bifurcations of the model and each batch
 #: moves it. Neither weight averaging (EMA 0.999: steady, but D_H stays ≈ 0.28), a polish
@@ -47,10 +55,10 @@ OUT = ROOT / "toolkit" / "alrnn" / "pretrained"
 #: loop. So the recipe looks often: it validates every state from batch 8000 on (every
 #: 250 batches, ≈ 2.5 s each) and keeps the best across seeds. Even so, of seeds 0–13 none
 #: gave a state meeting every bar on validation (most runs end on a fixed point; the best
-#: miss D_H ≤ 0.2 by ≈ 30%): the shipped file is the best of seeds 6–13 (seed 11; the
+#: miss D_H ≤ 0.2 by ≈ 30%): the file shipped then was the best of seeds 6–13 (seed 11; the
 #: best of seeds 0–5, run first, ranked lower on validation: worst-bar ratio 1.335 vs 1.30).
 #: Seeds 14–17 did no better (best: seed 17, validation D_stsp 2.33, D_H 0.261).
-#: The validation trajectory (seed 1000) flatters the models: the shipped one measures
+#: The validation trajectory (seed 1000) flatters the models: that seed-11 model measures
 #: D_stsp 2.457 / D_H 0.260 there, but 2.76–2.90 / 0.23–0.27 against trajectories of
 #: seeds 1–6 and 2024 (the spread comes from the true trajectory, not from where the
 #: model starts: starting it at x[5000] moves D_stsp by < 0.07). Its expected figures
@@ -71,7 +79,7 @@ OUT = ROOT / "toolkit" / "alrnn" / "pretrained"
 #: λ on test, so nothing was shipped from these. This noise schedule over seeds 12–21,
 #: ranked on 3 validation trajectories: see "lorenz63-decaying-noise" below.
 #:
-#: Why the figures stall there (measured on the shipped model against the test trajectory):
+#: Why the figures stall there (measured on the seed-11 model against the test trajectory):
 #: 2.60 of its D_stsp of 2.87 comes from cells the true orbit visits and the model never
 #: does (16.7% of the true points). The largest single block is z < 10 (3.9% of the true
 #: points, 0.47 of D_stsp): the model's saddle sits at z ≈ 11.5 instead of the origin, and
@@ -104,7 +112,7 @@ RECIPES = {
 #: five bars) measured 2.608 / 0.177, λ 1.074 on the test trajectory and 2.72–2.84 /
 #: 0.18–0.19, λ 0.86–1.08 on trajectory seeds 1–3: picking the best of 79 confirmed
 #: states (of ≈ 660 validated) by three trajectories still flatters it by ≈ 0.25 in D_stsp,
-#: and its λ_max misses the anchor test's 15%. So the shipped model stays the one above.
+#: and its λ_max misses the anchor test's 15%. So the seed-11 model stayed shipped.
 RECIPES["lorenz63-decaying-noise"] = dict(
     RECIPES["lorenz63"], seeds=tuple(range(12, 22)), confirm_on=(1001, 1002), confirm_bars=4,
     experimental=True, train=dict(RECIPES["lorenz63"]["train"], noise=(0.05, 0.01)))
@@ -121,7 +129,8 @@ RECIPES["lorenz63-decaying-noise"] = dict(
 #: with D_H ≤ 0.2 mostly have λ_max ≥ 1.1, those with λ_max ≤ 0.9 D_H ≈ 0.3; lowering
 #: the final noise moves states along that trade-off, not off it (a polish of the first
 #: pick, noise 0.01, lr 3e-4 → 3e-5, 3,000 batches, did the same; rescaling its time step
-#: by 0.97–1.03 too). Neither pick is shipped.
+#: by 0.97–1.03 too). Neither pick was shipped as trained; the first is the base of the
+#: calibrated model below.
 RECIPES["lorenz63-decaying-noise-5"] = dict(
     RECIPES["lorenz63-decaying-noise"], seeds=tuple(range(22, 30)),
     confirm_on=(1001, 1002, 1003, 1004))
@@ -129,7 +138,7 @@ RECIPES["lorenz63-decaying-noise-5-low"] = dict(
     RECIPES["lorenz63-decaying-noise-5"],
     train=dict(RECIPES["lorenz63"]["train"], noise=(0.05, 0.002)))
 #: Where that trade-off comes from (eigenvalues of the region maps, per time unit; the true
-#: flow at C± has 0.094 ± 10.19i): the shipped model's wing spirals grow at 0.04–0.09,
+#: flow at C± has 0.094 ± 10.19i): the seed-11 model's wing spirals grow at 0.04–0.09,
 #: close to the truth, but its orbits stay too long in a wing (245 steps between changes
 #: of wing, true 171), which costs D_H in x and y (0.23 each). The noise-decayed picks
 #: change wing at about the true rate (163–187 steps), but only because their spirals grow
@@ -144,6 +153,32 @@ RECIPES["lorenz63-decaying-noise-5-low"] = dict(
 #: λ 1.028) and none within all five.
 for _P in (1, 3, 4):
     RECIPES[f"lorenz63-P{_P}"] = dict(RECIPES["lorenz63"], P=_P)
+
+#: The shipped Lorenz-63 model. Every recipe above stalls on one trade-off (D_H ≈ 0.2 only
+#: with λ_max ≈ 1.1), because teacher forcing fits 16-step predictions, not the orbit's
+#: statistics. So the best state of the five-trajectory recipe (seed 24, the pick above) is
+#: calibrated afterwards: CMA-ES over A, h, a time scale and the W entries to and from the
+#: ReLU units (117 numbers), scored by D_stsp and D_H against the five validation
+#: trajectories, λ_max, the C± fixed points and the region count. The tolerances for D_H
+#: (0.18) and λ_max (10%) lie inside the bars (0.2, 15%): on held-out trajectories D_H
+#: spreads by ±0.01 and λ_max by ±0.03. Two searches (seeds 0, 1); the one whose best
+#: distribution mean scores lower is saved. An exploratory search from the same state with
+#: the bars' own D_H tolerance (150 generations) measured D_stsp 2.14–2.31, D_H 0.181–0.203,
+#: λ_max 0.94–0.99, C± 0.12 / 0.08, 3 regions on held-out seeds 1–6.
+#: Made with ``--jobs 2`` (one thread each): base state in 292 s, both searches in 1,099 s.
+#: Seed 0 won (its mean at generation 152 scored 0.806 on the five validation
+#: trajectories: D_stsp 1.45, D_H 0.138, λ_max 0.899, C± within 0.10; seed 1: 0.937). On
+#: held-out seeds 1–6: D_stsp 1.35–1.50, D_H 0.136–0.165, λ_max 0.887–0.963, C± 0.089 /
+#: 0.102, 3 regions; 48% of its wing visits are single loops (true Lorenz 51%, the base
+#: state 21%), and its saddle moved from z ≈ 10 to z ≈ 6 (true 0).
+CALIBRATED = {
+    "lorenz63": dict(base="lorenz63-decaying-noise-5", base_seed=24,
+                     validation=(1000, 1001, 1002, 1003, 1004), search_seeds=(0, 1),
+                     calibrate=dict(tolerances={"D_H": 0.18, "lyapunov_max": 0.10},
+                                    lyapunov_max=0.906, n_regions=3, n_generations=250,
+                                    popsize=16,
+                                    n_steps=100_000)),
+}
 
 
 #: λ_max during validation from 20,000 steps, as when the shipped files were made (so that
@@ -281,6 +316,80 @@ def make(name: str, seeds, threads: int = 1, out: Path = OUT, jobs: int = 1):
     print(f"saved {path} ({path.stat().st_size} bytes): {json.dumps(meta)}", flush=True)
 
 
+def calibrate_seed(name: str, seed: int, state: dict) -> dict:
+    """One calibration search (single thread) from a trained state; returns its result."""
+    import torch
+
+    import toolkit as tk
+    from toolkit.alrnn import ALRNN, calibrate
+
+    torch.set_num_threads(1)
+    spec = CALIBRATED[name]
+    base = RECIPES[spec["base"]]
+    system = tk.systems.make(name)
+    valid = [tk.systems.trajectory(system, 100_000, dt=base["dt"], seed=s)
+             for s in spec["validation"]]
+    model = ALRNN(base["M"], base["P"], 3, dt=base["dt"])
+    model.load_state_dict(state)
+    t0 = time.perf_counter()
+    calibrated, history = calibrate(model, valid, true_fixed_points=system.fixed_points()[1:],
+                                    seed=seed, progress=False, **spec["calibrate"])
+    seconds = time.perf_counter() - t0
+    i = history.chosen
+    figures = dict(zip(("D_stsp", "D_H", "lyapunov_max", "fixed_point_error"),
+                       np.asarray(history.check_measures[i]).tolist()))
+    print(f"{name} calibration seed {seed}: {seconds:.0f} s, objective "
+          f"{history.initial_objective:.3f} -> {history.check_objective[i]:.3f} "
+          f"(generation {history.check_generation[i]}): {figures}", flush=True)
+    return {"seed": seed, "objective": float(history.check_objective[i]),
+            "generation": int(history.check_generation[i]), "seconds": round(seconds, 1),
+            "time_scale": history.time_scale, "figures": figures,
+            "state": {k: v.detach().clone() for k, v in calibrated.state_dict().items()}}
+
+
+def make_calibrated(name: str, out: Path = OUT, jobs: int = 1):
+    """Train the base state, calibrate it with each search seed, save the best."""
+    import toolkit as tk
+    from toolkit.alrnn import ALRNN
+
+    spec = CALIBRATED[name]
+    base_recipe = RECIPES[spec["base"]]
+    t0 = time.perf_counter()
+    trained = train_seed(spec["base"], spec["base_seed"])
+    print(f"{name}: base state (seed {spec['base_seed']}, batch {trained['step']}) after "
+          f"{time.perf_counter() - t0:.0f} s", flush=True)
+    seeds = list(spec["search_seeds"])
+    if jobs > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            runs = list(pool.map(calibrate_seed, [name] * len(seeds), seeds,
+                                 [trained["state"]] * len(seeds)))
+    else:
+        runs = [calibrate_seed(name, s, trained["state"]) for s in seeds]
+    best = min(runs, key=lambda r: r["objective"])  # ties: the earlier seed
+    model = ALRNN(base_recipe["M"], base_recipe["P"], 3, dt=base_recipe["dt"])
+    model.load_state_dict(best["state"])
+    meta = {"system": name, "base_recipe": spec["base"], "seed": spec["base_seed"],
+            "step": trained["step"], "train_trajectory_seed": 0,
+            "recipe": {k: (list(v) if isinstance(v, tuple) else v)
+                       for k, v in base_recipe["train"].items()},
+            "base_validation": trained["validation"],
+            "calibration": {"validation_seeds": list(spec["validation"]),
+                            "search_seed": best["seed"], "seeds_tried": seeds,
+                            "generation": best["generation"],
+                            "objective": best["objective"], "time_scale": best["time_scale"],
+                            "figures": best["figures"], "seconds": best["seconds"],
+                            "settings": spec["calibrate"]},
+            "total_seconds": round(time.perf_counter() - t0, 1)}
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}.safetensors"
+    tk.io.save(model, path, overwrite=True, metadata=meta)
+    path.chmod(0o644)
+    print(f"saved {path}: {json.dumps(meta)}", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", choices=sorted(RECIPES))
@@ -290,10 +399,14 @@ def main():
     parser.add_argument("--jobs", type=int, default=1, help="runs at the same time")
     parser.add_argument("--out", type=Path, default=OUT, help="folder for the files")
     args = parser.parse_args()
-    for name in ([args.only] if args.only else
-                 [n for n, r in RECIPES.items() if not r.get("experimental")]):
-        seeds = args.seeds or list(RECIPES[name]["seeds"])
-        make(name, seeds, args.threads, args.out, args.jobs)
+    names = [args.only] if args.only else [n for n, r in RECIPES.items()
+                                           if not r.get("experimental")]
+    for name in names:
+        if name in CALIBRATED and not args.seeds:
+            make_calibrated(name, args.out, args.jobs)
+        else:
+            seeds = args.seeds or list(RECIPES[name]["seeds"])
+            make(name, seeds, args.threads, args.out, args.jobs)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ Symbolic Codes in Dynamical Systems Reconstruction" (NeurIPS 2024); Hess et al.,
     cycles = tk.alrnn.find_cycles(model, max_period=8)
 """
 
+from .calibrate import Calibration, calibrate
 from .cycles import Cycle, CycleSet, find_cycles
 from .evaluate import Evaluation, evaluate
 from .explore import explore
@@ -21,4 +22,4 @@ from .train import free_run_scores, train
 __all__ = ["ALRNN", "train", "free_run_scores", "symbolic_code", "SymbolicCode",
            "topological_entropy", "region_label", "region_ids", "region_bits",
            "find_cycles", "Cycle", "CycleSet", "evaluate", "Evaluation",
-           "load_pretrained", "PRETRAINED", "explore"]
+           "load_pretrained", "PRETRAINED", "explore", "calibrate", "Calibration"]
