@@ -216,8 +216,12 @@ def rank(name, ev):
     return (-met, float(max(ratios.values())), float(sum(ratios.values())))
 
 
-def train_seed(name: str, seed: int, threads: int = 1) -> dict:
-    """One training run; returns its best validated state (rank, step, figures, weights)."""
+def train_seed(name: str, seed: int, threads: int = 1, stop_when_confirmed: bool = False) -> dict:
+    """One training run; returns its best validated state (rank, step, figures, weights).
+
+    ``stop_when_confirmed``: end the run at the first state that still meets
+    ``confirm_bars`` bars pooled over the further validation trajectories (the benchmark's
+    early stop; the shipped files run whole)."""
     import torch
 
     import toolkit as tk
@@ -256,6 +260,8 @@ def train_seed(name: str, seed: int, threads: int = 1) -> dict:
             ev = pooled(evs)
             seeds_used += list(recipe["confirm_on"])
             r = (-1,) + rank(name, ev)  # confirmed states first
+            if -r[1] >= recipe["confirm_bars"]:
+                confirmed.append(step)
         elif more:
             r = (0,) + r
         print(f"  seed {seed} step {step:6d} ({time.perf_counter() - t0:5.0f} s): "
@@ -273,8 +279,9 @@ def train_seed(name: str, seed: int, threads: int = 1) -> dict:
                                     "bars_met": -r[-3]},
                         state={k: v.detach().clone() for k, v in model.state_dict().items()})
 
+    confirmed = []
     train(model, data, dt=recipe["dt"], seed=seed, progress=False, on_log=check,
-          **recipe["train"])
+          should_stop=lambda: stop_when_confirmed and bool(confirmed), **recipe["train"])
     print(f"{name} seed {seed} done in {time.perf_counter() - t0:.0f} s", flush=True)
     return best
 

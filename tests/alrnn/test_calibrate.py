@@ -8,6 +8,7 @@ import toolkit as tk
 from toolkit.alrnn import ALRNN, calibrate
 from toolkit.alrnn.calibrate import _CMA, _fixed_points, _run_population, _Search
 from toolkit.alrnn.symbolic import symbolic_code
+from toolkit.metrics import lyapunov_spectrum
 
 
 @pytest.fixture(scope="module")
@@ -41,12 +42,12 @@ def test_population_orbits_and_lyapunov_match_the_model(model):
     args = (np.stack([A, A]), W, np.stack([h, h]), dW, 2, np.stack([z0, z0]))
     # rounding differs from iterate's, and chaos amplifies it: compare 400 steps exactly
     orbits, _ = _run_population(*args, 400, 0)
-    _, lam = _run_population(*args, 20_000, 500)
+    long, lam = _run_population(*args, 20_000, 500)
     for b, m in enumerate((model, variant)):
         np.testing.assert_allclose(orbits[b], m.iterate(z0, 400), rtol=1e-9, atol=1e-9)
-        start = m.iterate(z0, 501)[-1]
-        qr = m.lyapunov_spectrum(20_000, z0=start, transient=0, n_exponents=1).max
-        assert lam[b] / m.dt == pytest.approx(qr, rel=0.05)
+        # the tangent vector against QR along the same orbit, from the exact Jacobians
+        qr = lyapunov_spectrum(m.jacobian, long[b], dt=m.dt, kind="map", n_exponents=1).max
+        assert lam[b] / m.dt == pytest.approx(qr, rel=0.01)
     assert not np.allclose(orbits[0], orbits[1])
 
 
@@ -108,6 +109,18 @@ def test_calibration_recovers_the_time_scale_of_a_slowed_rotation():
     assert 0.92 * history.time_scale == pytest.approx(1.0, abs=0.02)
     frame = history.to_frame()
     assert frame["chosen"].sum() == 1 and len(frame) == 21
+    assert set(frame["n_regions"]) == {1}  # the ReLU unit never switches on
+    # a stop rule ends the search and returns the mean it was shown
+    seen = []
+
+    def stop(generation, measures):
+        seen.append(measures)
+        return generation == 4
+
+    stopped, short = calibrate(slow, data, **dict(kwargs, should_stop=stop))
+    assert len(short.generation) == 5 and short.chosen == 4
+    assert seen[-1]["objective"] == short.check_objective[4]
+    np.testing.assert_array_equal(short.check_objective, history.check_objective[:5])
     again, history2 = calibrate(slow, data, **kwargs)
     np.testing.assert_array_equal(history.check_objective, history2.check_objective)
     for p, q in zip(fixed.numpy_params(), again.numpy_params()):

@@ -35,7 +35,7 @@ __all__ = ["Calibration", "calibrate", "GROUPS"]
 
 #: search step sizes (z-scored units) of A, h, log s and the W entries
 _STEPS = {"A": 3e-4, "h": 3e-3, "log_s": 1e-2, "W": 3e-3}
-_MEASURES = ("D_stsp", "D_H", "lyapunov_max", "fixed_points")
+_MEASURES = ("D_stsp", "D_H", "lyapunov_max", "fixed_points", "n_regions")
 
 
 @dataclass(frozen=True)
@@ -45,10 +45,11 @@ class Calibration(Result):
     ``generation`` (G,), ``best`` (G,) the best objective of the samples in each
     generation, ``median`` (G,) their median, ``sigma`` (G,) the step size; the
     distribution mean of each generation: ``check_generation`` (G,), ``check_objective``
-    (G,) and ``check_measures`` (G, 4) (mean D_stsp, mean D_H, λ_max, worst fixed-point
-    error; NaN where not asked for); ``chosen`` the index of the mean returned (−1: the
-    model as given); ``initial_objective``, ``initial_measures`` of the model as given;
-    ``n_parameters`` searched; ``tolerances``; ``time_scale`` s of the model returned.
+    (G,) and ``check_measures`` (G, 5) (mean D_stsp, mean D_H, λ_max, worst fixed-point
+    error (NaN if not asked for), regions visited); ``chosen`` the index of the mean
+    returned (−1: the model as given); ``initial_objective``, ``initial_measures`` of the
+    model as given; ``n_parameters`` searched; ``tolerances``; ``time_scale`` s of the
+    model returned.
     """
 
     generation: np.ndarray
@@ -254,7 +255,8 @@ def calibrate(model: ALRNN, data, *, tolerances: dict | None = None, lyapunov_ma
               true_fixed_points=None, n_regions: int | None = None, parameters=GROUPS,
               n_generations: int = 150,
               popsize: int = 16, n_steps: int = 100_000, n_orbits: int = 1,
-              step: float = 1.0, seed: int = 0, progress: bool = True) -> tuple[ALRNN, Calibration]:
+              step: float = 1.0, should_stop=None, seed: int = 0,
+              progress: bool = True) -> tuple[ALRNN, Calibration]:
     """Adjust ``model`` so that its free-running statistics match ``data`` (CMA-ES).
 
     ``data``: one trajectory (T, N) or a list of them, in data units, each compared in its
@@ -276,6 +278,10 @@ def calibrate(model: ALRNN, data, *, tolerances: dict | None = None, lyapunov_ma
     ``"time_scale"``, ``"W_relu"``; default all: 117 numbers for M = 20, P = 2).
     ``step``: the initial search step as a multiple of the default steps (3e-4 for A,
     3e-3 for h and W, 0.01 for log s; z-scored units).
+    ``should_stop(generation, measures)``: called with the distribution mean's measures
+    (a dict: ``objective``, ``D_stsp``, ``D_H``, ``lyapunov_max``, ``fixed_points``,
+    ``n_regions``) after every generation; if it returns True the search stops and that
+    mean is returned (otherwise the best-scoring mean is).
 
     Returns the calibrated model (a new :class:`ALRNN`; ``model`` is not changed) and the
     :class:`Calibration` history. Same seed, same result.
@@ -343,7 +349,7 @@ def calibrate(model: ALRNN, data, *, tolerances: dict | None = None, lyapunov_ma
         latent = latent.reshape(n_orbits, B, n_steps, M)
         lam = lam.reshape(n_orbits, B).mean(0) / model.dt
         objective = np.full(B, 10.0)
-        measures = np.full((B, 4), np.nan)
+        measures = np.full((B, 5), np.nan)
         for b in range(B):
             orbits = latent[:, b]
             if not np.all(np.isfinite(orbits)) or np.abs(orbits).max() > 1e3:
@@ -368,9 +374,10 @@ def calibrate(model: ALRNN, data, *, tolerances: dict | None = None, lyapunov_ma
                           if len(fp) else np.inf for c in truth_fp)
                 measures[b, 3] = err
                 ratios.append(err / tol["fixed_points"])
+            visited = len(np.unique(orbits[:, :, M - P:].reshape(-1, P) > 0, axis=0))
+            measures[b, 4] = visited
             if n_regions is not None:
-                bits = orbits[:, :, M - P:].reshape(-1, P) > 0
-                ratios.append(0.0 if len(np.unique(bits, axis=0)) == n_regions else 2.0)
+                ratios.append(0.0 if visited == n_regions else 2.0)
             ratios = np.array(ratios)
             objective[b] = ratios.max() + 0.1 * ratios.mean()
         return objective, measures
@@ -401,9 +408,15 @@ def calibrate(model: ALRNN, data, *, tolerances: dict | None = None, lyapunov_ma
         if bar is not None:
             bar.update()
             bar.set_postfix(best=f"{min(checks['objective']):.3f}")
+        if should_stop is not None and should_stop(
+                g, dict(zip(("objective",) + _MEASURES, (f[-1], *measures[-1])))):
+            stopped = True
+            break
+    else:
+        stopped = False
     if bar is not None:
         bar.close()
-    chosen = int(np.argmin(checks["objective"]))
+    chosen = len(checks["objective"]) - 1 if stopped else int(np.argmin(checks["objective"]))
     A, W, h = search.params(checks["x"][chosen])
     import torch
 
@@ -411,7 +424,7 @@ def calibrate(model: ALRNN, data, *, tolerances: dict | None = None, lyapunov_ma
                                    torch.from_numpy(h), P, N, L=torch.from_numpy(search.L0),
                                    mean=model.mean, std=model.std, dt=model.dt)
     result = Calibration(
-        generation=np.arange(n_generations), best=np.array(history["best"]),
+        generation=np.arange(len(history["best"])), best=np.array(history["best"]),
         median=np.array(history["median"]), sigma=np.array(history["sigma"]),
         check_generation=np.array(checks["generation"][1:]),
         check_objective=np.array(checks["objective"][1:]),
