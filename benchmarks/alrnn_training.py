@@ -175,21 +175,7 @@ def main():
     t_start = time.time()
     procs = [ctx.Process(target=_worker, args=(args.seed + i, args.budget, t_start, done,
                                                 results, folder)) for i in range(workers)]
-    for p in procs:
-        p.start()
-    winner = None
-    finished = 0
-    while finished < workers:
-        kind, payload = results.get()
-        if kind == "log":
-            print(payload, flush=True)
-        elif kind == "met" and winner is None:
-            winner = payload
-            done.set()
-        elif kind == "end":
-            finished += 1
-    for p in procs:
-        p.join()
+    winner = _race(procs, results, done)
     wall = time.time() - t_start
     print(f"all runs stopped after {wall:.1f} s wall")
     if winner is None:
@@ -277,20 +263,7 @@ def _calibrated_to_bars(threads: int, budget: float):
     procs = [ctx.Process(target=_calibration_worker,
                          args=(s, trained["state"], budget, t_start, done, results, folder))
              for s in seeds]
-    for p in procs:
-        p.start()
-    winner, finished = None, 0
-    while finished < len(procs):
-        kind, payload = results.get()
-        if kind == "log":
-            print(payload, flush=True)
-        elif kind == "met" and winner is None:
-            winner = payload
-            done.set()
-        elif kind == "end":
-            finished += 1
-    for p in procs:
-        p.join()
+    winner = _race(procs, results, done)
     print(f"all searches stopped after {time.time() - t_start:.1f} s wall")
     if winner is None:
         print("must-bars NOT met on validation within the budget")
@@ -351,6 +324,26 @@ def _calibration_worker(seed, state, budget, t_start, done, results, folder):
             results.put(("met", (seed, met[0], time.time() - t_start, str(path))))
     finally:
         results.put(("end", seed))
+
+
+def _race(procs, results, done):
+    """Start the processes, print their logs, and return the first success (None if none):
+    it sets ``done`` so that the others stop."""
+    for p in procs:
+        p.start()
+    winner, finished = None, 0
+    while finished < len(procs):
+        kind, payload = results.get()
+        if kind == "log":
+            print(payload, flush=True)
+        elif kind == "met" and winner is None:
+            winner = payload
+            done.set()
+        elif kind == "end":
+            finished += 1
+    for p in procs:
+        p.join()
+    return winner
 
 
 def _worker(seed, budget, t_start, done, results, folder):
