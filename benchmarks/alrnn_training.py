@@ -50,6 +50,18 @@ def describe(ev) -> str:
             f"{np.round(ev.fixed_point_errors[1:], 3).tolist()}, regions {ev.n_regions}")
 
 
+def report_on_test(model) -> None:
+    """The model's figures and bars on the fresh test trajectory (seed 2024)."""
+    import toolkit as tk
+    from toolkit.alrnn import evaluate
+
+    test = tk.systems.trajectory("lorenz63", 100_000, dt=0.01, seed=2024)
+    ev = evaluate(model, test, true_fixed_points=tk.systems.Lorenz63().fixed_points())
+    print(f"fresh test trajectory (seed 2024): {describe(ev)}")
+    for name, ok in bars_met(ev).items():
+        print(f"  {'✓' if ok else '✗'} {name}")
+
+
 def baseline_seconds_per_batch(n_batches: int, seed: int = 0) -> float:
     """The reference loop: per-step autograd, batch 16 × 200, τ = 16, RAdam."""
     import torch
@@ -158,7 +170,6 @@ def main():
         return
 
     import toolkit as tk
-    from toolkit.alrnn import evaluate
 
     if args.recipe == "calibrated-whole":
         _calibrated(args.threads)
@@ -189,11 +200,7 @@ def main():
     print(f"must-bars met on validation by seed {seed} at batch {step}: {seconds:.1f} s "
           "from scratch (data simulation and validation checks included)")
     model = tk.io.load(path)
-    test = tk.systems.trajectory("lorenz63", 100_000, dt=0.01, seed=2024)
-    ev = evaluate(model, test, true_fixed_points=tk.systems.Lorenz63().fixed_points())
-    print(f"fresh test trajectory (seed 2024): {describe(ev)}")
-    for name, ok in bars_met(ev).items():
-        print(f"  {'✓' if ok else '✗'} {name}")
+    report_on_test(model)
 
 
 def _calibrated(threads: int):
@@ -205,7 +212,6 @@ def _calibrated(threads: int):
     from make_alrnn_pretrained import CALIBRATED, make_calibrated
 
     import toolkit as tk
-    from toolkit.alrnn import evaluate
 
     spec = CALIBRATED["lorenz63"]
     print(f"\n== from scratch, two stages: {spec['base']} (seed {spec['base_seed']}), then "
@@ -219,11 +225,7 @@ def _calibrated(threads: int):
     print(f"wall time from scratch: {wall:.1f} s (training to the base state and its "
           f"validation, then calibration: {meta['calibration']['seconds']:.1f} s for the "
           "chosen search)")
-    test = tk.systems.trajectory("lorenz63", 100_000, dt=0.01, seed=2024)
-    ev = evaluate(model, test, true_fixed_points=tk.systems.Lorenz63().fixed_points())
-    print(f"fresh test trajectory (seed 2024): {describe(ev)}")
-    for name, ok in bars_met(ev).items():
-        print(f"  {'✓' if ok else '✗'} {name}")
+    report_on_test(model)
 
 
 def _bars_on_validation(measures, tolerances) -> bool:
@@ -250,7 +252,6 @@ def _calibrated_to_bars(threads: int, budget: float, first_base: bool = False):
     from make_alrnn_pretrained import CALIBRATED, train_seed
 
     import toolkit as tk
-    from toolkit.alrnn import evaluate
 
     spec = CALIBRATED["lorenz63"]
     print(f"\n== from scratch to the Lorenz must-bars, two stages: {spec['base']} "
@@ -279,11 +280,7 @@ def _calibrated_to_bars(threads: int, budget: float, first_base: bool = False):
           f"{generation}: {seconds:.1f} s from scratch (data, training, validation and "
           "calibration included)")
     model = tk.io.load(path)
-    test = tk.systems.trajectory("lorenz63", 100_000, dt=0.01, seed=2024)
-    ev = evaluate(model, test, true_fixed_points=tk.systems.Lorenz63().fixed_points())
-    print(f"fresh test trajectory (seed 2024): {describe(ev)}")
-    for name, ok in bars_met(ev).items():
-        print(f"  {'✓' if ok else '✗'} {name}")
+    report_on_test(model)
 
 
 def _calibration_worker(seed, state, budget, t_start, done, results, folder):
