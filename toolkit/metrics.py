@@ -77,8 +77,10 @@ def state_space_divergence(
 
 def _cell_ids(x, lo, width, n_bins):
     idx = np.floor((x - lo) / width).astype(np.int64)
-    # the top edge belongs to the last bin, as in np.histogramdd
-    idx[(idx == n_bins) & np.isclose(x, lo + width * n_bins)] = n_bins - 1
+    # the top edge belongs to the last bin, as in np.histogramdd (checked only where needed)
+    top = idx == n_bins
+    if top.any():
+        idx[top & np.isclose(x, lo + width * n_bins)] = n_bins - 1
     inside = np.all((idx >= 0) & (idx < n_bins), axis=1)
     idx = idx[inside]
     d = x.shape[1]

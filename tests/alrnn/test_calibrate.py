@@ -41,13 +41,23 @@ def test_population_orbits_and_lyapunov_match_the_model(model):
     z0 = model.initial_state(np.array([1.0, 2.0, 20.0])).reshape(-1)
     args = (np.stack([A, A]), W, np.stack([h, h]), dW, 2, np.stack([z0, z0]))
     # rounding differs from iterate's, and chaos amplifies it: compare 400 steps exactly
-    orbits, _ = _run_population(*args, 400, 0)
-    long, lam = _run_population(*args, 20_000, 500)
+    orbits, signs, _ = _run_population(*args, 400, 0, 20)
+    long, _, lam = _run_population(*args, 20_000, 0, 20)
     for b, m in enumerate((model, variant)):
-        np.testing.assert_allclose(orbits[b], m.iterate(z0, 400), rtol=1e-9, atol=1e-9)
-        # the tangent vector against QR along the same orbit, from the exact Jacobians
-        qr = lyapunov_spectrum(m.jacobian, long[b], dt=m.dt, kind="map", n_exponents=1).max
-        assert lam[b] / m.dt == pytest.approx(qr, rel=0.01)
+        exact = m.iterate(z0, 400)
+        np.testing.assert_allclose(orbits[b], exact, rtol=1e-9, atol=1e-9)
+        np.testing.assert_array_equal(signs[b], exact[:, 18:] > 0)
+        # the tangent vector: the same start vector pushed through the model's exact
+        # Jacobians along the same orbit; and, both aligned for 2,000 steps first, QR
+        v, logs = np.full(20, 1 / np.sqrt(20)), []
+        for J in m.jacobian(long[b]):
+            v = J @ v
+            logs.append(np.log(np.linalg.norm(v)))
+            v /= np.linalg.norm(v)
+        assert lam[b] == pytest.approx(np.mean(logs), rel=1e-8)
+        qr = lyapunov_spectrum(m.jacobian, long[b], dt=m.dt, kind="map", n_exponents=1,
+                               transient=2000).max
+        assert np.mean(logs[2000:]) / m.dt == pytest.approx(qr, rel=0.01)
     assert not np.allclose(orbits[0], orbits[1])
 
 
@@ -137,6 +147,8 @@ def test_bad_input_names_the_parameter(model, lorenz):
         calibrate(model, data, tolerances={"D_X": 1.0}, progress=False)
     with pytest.raises(ValueError, match="n_orbits"):
         calibrate(model, data[0], n_orbits=2, progress=False)
+    with pytest.raises(ValueError, match="n_segments"):
+        calibrate(model, data, n_steps=1000, n_segments=20, progress=False)
     with pytest.raises(ValueError, match="parameters"):
         calibrate(model, data, parameters=("A", "L"), progress=False)
     with pytest.raises(ValueError, match="popsize"):
@@ -165,5 +177,9 @@ def test_prepared_targets_give_the_metrics_figures(model, lorenz):
         z, mean, std = standardize(x)
         z_gen = (gen - mean) / std
         assert target.dstsp(gen) == pytest.approx(dstsp(z, z_gen), rel=1e-10)
-        assert target.dh(_smoothed_spectra(gen, 20.0), 10_000) == pytest.approx(
+        # points outside the true range are dropped, as there
+        wide = 1.5 * (gen - mean) + mean
+        assert np.any(np.abs((wide - mean) / std) > np.abs(z).max(0))
+        assert target.dstsp(wide) == pytest.approx(dstsp(z, (wide - mean) / std), rel=1e-10)
+        assert target.dh(np.sqrt(_smoothed_spectra(gen, 20.0)), 10_000) == pytest.approx(
             power_spectrum_hellinger(z, z_gen), rel=1e-8)
