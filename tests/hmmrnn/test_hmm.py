@@ -130,3 +130,63 @@ def test_symbol_validation():
         hmm.log_likelihood(np.full((2, 5), 3))
     with pytest.raises(ValueError, match="^length"):
         hmm.sample(2, 0)
+
+
+def test_numpy_sampler_follows_the_same_law():
+    hmm = cyclic()
+    x, z = hmm.sample(3000, 40, seed=4, engine="numpy")
+    assert x.shape == z.shape == (3000, 40)
+    y, _ = hmm.sample(3000, 40, seed=4, engine="numpy")
+    assert np.array_equal(x, y)                                   # seeded
+    # exact statistics (stationary start): switch rate, marginals, hidden switch rate
+    assert (x[:, 1:] != x[:, :-1]).mean() == pytest.approx(hmm.switch_rate(), abs=0.004)
+    np.testing.assert_allclose(np.bincount(x.ravel()) / x.size, hmm.emission_marginals(),
+                               atol=0.015)   # ~3 SE: states persist ~20 steps
+    assert (z[:, 1:] != z[:, :-1]).mean() == pytest.approx(0.05, abs=0.003)
+    # and the same log-likelihood law as hmmlearn's sampler
+    h, _ = hmm.sample(1000, 40, seed=5)
+    assert hmm.log_likelihood(x).mean() == pytest.approx(hmm.log_likelihood(h).mean(),
+                                                         abs=0.3)
+    with pytest.raises(ValueError, match="^engine"):
+        hmm.sample(2, 3, engine="torch")
+
+
+def test_relaxation_time_and_ergodicity_closed_form():
+    # 2 states, T = [[1 − a, a], [b, 1 − b]]: λ₂ = 1 − a − b, relaxation time 1 / (a + b)
+    a, b = 0.03, 0.25
+    hmm = HMM([0.5, 0.5], [[1 - a, a], [b, 1 - b]], [[0.9, 0.1], [0.2, 0.8]])
+    assert hmm.relaxation_time() == pytest.approx(1 / (a + b))
+    assert hmm.ergodicity()["ergodic"]
+    cyc = HMM([1, 0, 0], [[0, 1, 0], [0, 0, 1], [1, 0, 0]], np.eye(3))
+    e = cyc.ergodicity()
+    assert e["irreducible"] and e["period"] == 3 and not e["ergodic"]
+    red = HMM([0.5, 0.5, 0], [[0.5, 0.5, 0], [0.5, 0.4, 0.1], [0, 0, 1]], np.eye(3))
+    e = red.ergodicity()
+    assert not e["irreducible"] and e["closed"] == [[2]]
+    assert sorted(map(sorted, e["classes"])) == [[0, 1], [2]]
+
+
+def test_as_hmm_from_hmmlearn_dict_and_tuple():
+    from hmmlearn.hmm import CategoricalHMM
+
+    from toolkit.hmmrnn import as_hmm
+
+    ref = linear_chain(3)
+    model = CategoricalHMM(n_components=3, n_features=3)
+    model.startprob_, model.transmat_, model.emissionprob_ = ref.start, ref.transition, \
+        ref.emission
+    got = as_hmm(model)
+    np.testing.assert_allclose(got.transition, ref.transition)
+    np.testing.assert_allclose(got.emission, ref.emission)
+    T = [[0.9, 0.1], [0.3, 0.7]]
+    E = [[0.8, 0.2], [0.1, 0.9]]
+    h = as_hmm((T, E))                      # no start: the stationary distribution
+    np.testing.assert_allclose(h.start, [0.75, 0.25])
+    assert as_hmm({"transition": T, "emission": E, "name": "mine"}).name == "mine"
+    np.testing.assert_allclose(as_hmm(([1, 0], T, E)).start, [1, 0])
+    with pytest.raises(ValueError, match="^hmm: the CategoricalHMM has no"):
+        as_hmm(CategoricalHMM(n_components=2))
+    with pytest.raises(ValueError, match="^hmm: a dict needs"):
+        as_hmm({"T": T})
+    with pytest.raises(TypeError, match="^hmm: expected"):
+        as_hmm(42)

@@ -9,6 +9,7 @@ from toolkit.hmmrnn import (
     ablation_test,
     detect_kick_neurons,
     expected_switch_rate,
+    kick_neurons,
     noise,
     sample,
     strongest_inputs,
@@ -71,8 +72,8 @@ def test_detector_is_deterministic_and_records_evidence():
     rnn = NoiseRNN(12, 4, 3, seed=1)
     k1 = detect_kick_neurons(rnn, n_sequences=32, length=30, max_neurons=3)
     k2 = detect_kick_neurons(rnn, n_sequences=32, length=30, max_neurons=3)
-    assert np.array_equal(k1.neurons, k2.neurons) and len(k1.neurons) <= 3
-    assert k1.single_drop.shape == (12,) and len(k1.path) == len(k1.neurons)
+    assert np.array_equal(k1.neurons, k2.neurons) and len(k1.tried) <= 3
+    assert k1.single_drop.shape == (12,) and len(k1.path) == len(k1.tried)
     assert np.all(np.diff(np.concatenate([[1.0], k1.path])) < 0)   # each unit helped
     assert k1.to_frame().shape[0] == 12
     hv.render(k1.plot())
@@ -90,3 +91,30 @@ def test_bad_input():
         ablate(rnn, [1.5], 0.0)
     with pytest.raises(ValueError, match="^neurons: give at least one unit"):
         ablation_test(rnn, [])
+
+
+def test_no_clear_kick_set_is_said_not_returned():
+    # an untrained network has no small set whose silencing halves the switch rate
+    rnn = NoiseRNN(30, 4, 3, seed=2)
+    k = detect_kick_neurons(rnn, n_sequences=64, length=40, max_neurons=3)
+    assert not k.found and len(k.neurons) == 0 and k.reason
+    assert k.summary().startswith("no clear kick set:")
+    assert k.reduction < 0.5                  # what the search reached, kept as evidence
+    with pytest.warns(UserWarning, match="^kick_neurons: no clear kick set"):
+        assert len(kick_neurons(rnn, n_sequences=64, length=40, max_neurons=3)) == 0
+    hv.render(k.plot())
+
+
+def test_a_set_no_better_than_random_is_not_a_kick_set():
+    # six identical units with mutual inhibition: silencing some of them lowers the switch
+    # rate, but any other set of as many does exactly as much: no set is special
+    rnn = NoiseRNN(6, 1, 2, seed=0)
+    with torch.no_grad():
+        rnn.W_hh.copy_(torch.full((6, 6), -0.5))
+        rnn.W_in.copy_(torch.ones(6, 1))
+        rnn.W_out.copy_(torch.tensor([[1.0] * 6, [-1.0] * 6]))
+    k = detect_kick_neurons(rnn, n_sequences=64, length=40, reduction=0.01, max_neurons=3,
+                            min_step=1e-4)
+    assert len(k.tried) and k.reduction >= 0.01          # the target was reached ...
+    assert not k.found and len(k.neurons) == 0           # ... but not by a special set
+    assert "a random set of as many units does as much" in k.reason

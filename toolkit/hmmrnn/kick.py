@@ -12,6 +12,12 @@ property that defines them: *silencing their recurrent input stops the transitio
     3. Greedy forward selection among the best-scoring candidates: add the unit whose
        joint ablation lowers s most, until s falls below ``(1 − reduction)·s₀`` or no
        unit lowers it by at least ``min_step`` (relative), or ``max_neurons`` is reached.
+    4. A set is reported only when it is *clear*: the greedy search reached the target
+       ``reduction`` within ``max_neurons`` units, and silencing it lowers the rate more
+       than every one of ``n_controls`` random sets of as many other units. Otherwise
+       ``found`` is False, ``neurons`` is empty and ``reason`` says why (the units the
+       search tried stay in ``tried`` and ``path``): many emulators spread the trigger
+       over the population, and an arbitrary top-k would look like a finding.
     The result also records each unit's activity around output switches (kick neurons
     fire just before a switch) and splits the kick neurons into groups by the switch
     direction they precede.
@@ -128,10 +134,13 @@ class KickNeurons(Result):
 
     ``neurons`` the kick neurons (in order of selection); ``single_drop`` (N,) the
     relative drop of the expected switch rate when each unit alone is silenced;
-    ``path`` the expected switch rate after each greedy addition (relative to
-    ``baseline``); ``groups`` (len(neurons),) the index into ``directions`` of the switch
-    each kick neuron precedes most; ``pre_switch`` (N,) the activity before switches
-    minus the activity far from switches, in units of the latter's standard deviation.
+    ``path`` the expected switch rate after each greedy addition of ``tried`` (relative
+    to ``baseline``); ``groups`` (len(neurons),) the index into ``directions`` of the
+    switch each kick neuron precedes most; ``pre_switch`` (N,) the activity before
+    switches minus the activity far from switches, in units of the latter's standard
+    deviation. ``found`` whether there is a clear kick set (else ``neurons`` is empty and
+    ``reason`` says why); ``control_path`` (n_controls,) the relative switch rate with
+    random sets of ``len(tried)`` units silenced; ``target`` the reduction asked for.
     """
 
     neurons: np.ndarray
@@ -141,11 +150,28 @@ class KickNeurons(Result):
     groups: np.ndarray
     directions: np.ndarray
     pre_switch: np.ndarray
+    found: bool = True
+    reason: str = ""
+    tried: np.ndarray = None
+    control_path: np.ndarray = None
+    target: float = 0.5
 
     @property
     def reduction(self) -> float:
-        """Relative drop of the expected switch rate with all kick neurons silenced."""
+        """Relative drop of the expected switch rate with all tried units silenced (the
+        kick neurons when ``found``)."""
         return float(1.0 - self.path[-1]) if len(self.path) else 0.0
+
+    def summary(self) -> str:
+        """One sentence: the kick set and its effect, or why there is none."""
+        if self.found:
+            ctrl = "" if self.control_path is None or not len(self.control_path) else \
+                (f"; random sets of as many units: median "
+                 f"{100 * (np.median(self.control_path) - 1):+.0f}%")
+            return (f"{len(self.neurons)} kick neurons {np.sort(self.neurons).tolist()}: "
+                    f"silencing them changes the expected switch rate by "
+                    f"{-100 * self.reduction:+.0f}%{ctrl}")
+        return f"no clear kick set: {self.reason}"
 
     def to_frame(self):
         import pandas as pd
@@ -175,21 +201,24 @@ class KickNeurons(Result):
         k = np.arange(len(self.path) + 1)
         path = hv.Curve((k, np.concatenate([[1.0], self.path])), "kick neurons silenced",
                         "switch rate / intact").opts(color=PALETTE[0],
-                                                     title="greedy selection")
+                                                     title="greedy selection" if self.found
+                                                     else "greedy selection: no clear kick set")
         return pts + path * hv.Scatter((k, np.concatenate([[1.0], self.path]))).opts(
             color=PALETTE[0], size=5)
 
 
 def detect_kick_neurons(rnn: NoiseRNN, *, reduction: float = 0.5, max_neurons: int | None = None,
                         min_step: float = 0.02, n_candidates: int = 24,
-                        n_sequences: int = 256, length: int = 100, seed: int = 0
-                        ) -> KickNeurons:
+                        n_sequences: int = 256, length: int = 100, seed: int = 0,
+                        n_controls: int = 10) -> KickNeurons:
     """Find the kick neurons of ``rnn`` (see the module docstring for the procedure).
 
-    ``reduction``: stop once silencing the set lowers the expected switch rate by this
-    fraction. ``max_neurons``: largest set (default: 10% of the units, at least 2).
+    ``reduction``: the target: silencing the set must lower the expected switch rate by
+    this fraction. ``max_neurons``: largest set (default: 10% of the units, at least 2).
     ``min_step``: stop when the best next unit lowers the rate by less than this
-    fraction of the intact rate. Deterministic for a given ``seed``.
+    fraction of the intact rate. ``n_controls``: random sets the found set must beat (0
+    skips that test). When no set is clear, ``found`` is False and ``neurons`` empty
+    (``reason`` says why). Deterministic for a given ``seed``.
     """
     check_rnn(rnn)
     in_range(reduction, "reduction", 0.0, 1.0, inclusive=(False, False))
@@ -197,6 +226,7 @@ def detect_kick_neurons(rnn: NoiseRNN, *, reduction: float = 0.5, max_neurons: i
     max_neurons = max(2, N // 10) if max_neurons is None else positive(
         max_neurons, "max_neurons", integer=True)
     n_candidates = positive(n_candidates, "n_candidates", integer=True)
+    n_controls = int(positive(n_controls, "n_controls", integer=True, strict=False))
     x = noise(rnn, n_sequences, length, seed)
     s0 = expected_switch_rate(rnn, x)
     if s0 <= 0:
@@ -218,22 +248,58 @@ def detect_kick_neurons(rnn: NoiseRNN, *, reduction: float = 0.5, max_neurons: i
         chosen.append(best)
         path.append(value)
         current = value
+    controls = np.zeros(0)
+    if chosen and n_controls:
+        rng = np.random.default_rng(seed + 17)
+        others = np.setdiff1d(np.arange(N), chosen)
+        k = min(len(chosen), len(others))
+        controls = np.array([expected_switch_rate(
+            ablate(rnn, rng.choice(others, k, replace=False), 0.0), x) / s0
+            for _ in range(n_controls)])
+    found, reason = True, ""
+    if not chosen:
+        found = False
+        reason = (f"no single unit lowers the expected switch rate by {100 * min_step:.0f}% "
+                  "or more when silenced")
+    elif current > 1.0 - reduction:
+        found = False
+        why = f"the set reached {max_neurons} units (max_neurons)" if \
+            len(chosen) >= max_neurons else \
+            f"no further unit lowered it by {100 * min_step:.0f}% (min_step)"
+        reason = (f"silencing the best {len(chosen)} units found greedily lowers the "
+                  f"expected switch rate by {100 * (1 - current):.0f}%, short of the "
+                  f"{100 * reduction:.0f}% target ({why}): the transitions are not "
+                  "triggered by a small set of units")
+    elif len(controls) and current >= controls.min():
+        found = False
+        reason = (f"silencing the {len(chosen)} units found lowers the expected switch "
+                  f"rate by {100 * (1 - current):.0f}%, but a random set of as many units "
+                  f"does as much ({100 * (1 - controls.min()):.0f}%)")
     act = switch_triggered_activity(rnn, seed=seed + 1)
     z = (act["before"] - act["baseline"]) / (act["scale"] + 1e-6) if len(act["before"]) \
         else np.zeros((1, N))
     pre = z.max(axis=0)
-    groups = z[:, chosen].argmax(axis=0) if len(chosen) and len(act["before"]) else \
-        np.zeros(len(chosen), dtype=int)
-    return KickNeurons(neurons=np.asarray(chosen, dtype=np.int64), single_drop=single_drop,
+    kick = chosen if found else []
+    groups = z[:, kick].argmax(axis=0) if len(kick) and len(act["before"]) else \
+        np.zeros(len(kick), dtype=int)
+    return KickNeurons(neurons=np.asarray(kick, dtype=np.int64), single_drop=single_drop,
                        path=np.asarray(path), baseline=s0, groups=np.asarray(groups),
                        directions=np.asarray(act["directions"]).reshape(-1, 2),
-                       pre_switch=pre)
+                       pre_switch=pre, found=found, reason=reason,
+                       tried=np.asarray(chosen, dtype=np.int64), control_path=controls,
+                       target=float(reduction))
 
 
 def kick_neurons(rnn: NoiseRNN, **kwargs) -> np.ndarray:
     """Unit indices of the kick neurons of ``rnn`` (sorted); keyword arguments go to
-    :func:`detect_kick_neurons`, which also returns the evidence."""
-    return np.sort(detect_kick_neurons(rnn, **kwargs).neurons)
+    :func:`detect_kick_neurons`, which also returns the evidence. When there is no clear
+    kick set this returns an empty array and warns with the reason."""
+    import warnings
+
+    k = detect_kick_neurons(rnn, **kwargs)
+    if not k.found:
+        warnings.warn(f"kick_neurons: no clear kick set: {k.reason}", stacklevel=2)
+    return np.sort(k.neurons)
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ from .model import NoiseRNN, check_rnn, sample
 from .sinkhorn import flatten_onehot, sinkhorn_divergence
 
 __all__ = ["train", "StatisticsObjective", "statistics_loss", "default_length",
-           "emulation_probes"]
+           "length_rule", "emulation_probes"]
 
 #: sequence lengths of the reference, per HMM
 _REFERENCE_LENGTHS = {"linear_chain_2": 100, "linear_chain_3": 30, "linear_chain_4": 30,
@@ -53,8 +53,22 @@ _REFERENCE_LENGTHS = {"linear_chain_2": 100, "linear_chain_3": 30, "linear_chain
 
 
 def default_length(hmm: HMM) -> int:
-    """The sequence length the reference trains this HMM on (100 for unknown HMMs)."""
-    return _REFERENCE_LENGTHS.get(hmm.name, 100)
+    """The sequence length the reference trains this HMM on; for any other HMM the rule of
+    :func:`toolkit.hmmrnn.emulate`: three times the chain's slowest time scale (the
+    larger of its relaxation time 1/(1 − |λ₂|) and its longest mean state dwell time),
+    rounded up to a multiple of 10 and clipped to 30..100 steps."""
+    if hmm.name in _REFERENCE_LENGTHS:
+        return _REFERENCE_LENGTHS[hmm.name]
+    return length_rule(hmm)
+
+
+def length_rule(hmm: HMM) -> int:
+    """3 × max(relaxation time, longest mean dwell time), rounded up to a multiple of 10,
+    clipped to 30..100 (see :func:`default_length`)."""
+    tau = max(hmm.relaxation_time(), float(np.max(hmm.dwell_means())))
+    if not np.isfinite(tau):
+        return 100
+    return int(np.clip(10 * math.ceil(3 * tau / 10), 30, 100))
 
 
 def _check_hmm(hmm, name="hmm") -> HMM:
@@ -196,7 +210,8 @@ def statistics_loss(rnn: NoiseRNN, hmm: HMM, *, length: int | None = None,
                     seed: int = 0) -> dict:
     """The statistics objective of ``rnn`` against ``hmm`` on ``n_paths`` seeded noise
     paths, as floats (``loss``, ``words``, ``pairs``, ``marginals``; nats)."""
-    check_rnn(rnn, _check_hmm(hmm).n_symbols)
+    hmm = _check_hmm(hmm)
+    check_rnn(rnn, hmm.n_symbols)
     length = default_length(hmm) if length is None else length
     objective = StatisticsObjective(hmm, length, word_length, divergence=divergence)
     gen = torch.Generator().manual_seed(int(seed))
@@ -231,7 +246,8 @@ def train(rnn: NoiseRNN, hmm: HMM, n_steps: int = 2000, *, objective: str = "sta
           track: bool = True, log_every: int = 100,
           score_every: int | None = None, restore_best: bool = True,
           checkpoint_every: int | None = None, checkpoint_dir: str | Path | None = None,
-          on_log=None, progress: bool = True, max_loss: float | None = None) -> ProbeHistory:
+          on_log=None, progress: bool = True, max_loss: float | None = None,
+          should_stop=None) -> ProbeHistory:
     """Train ``rnn`` in place to emulate ``hmm``; returns the :class:`ProbeHistory`.
 
     Parameters
@@ -267,8 +283,11 @@ def train(rnn: NoiseRNN, hmm: HMM, n_steps: int = 2000, *, objective: str = "sta
         held-out HMM set (sinkhorn) this often and keep the best state (``restore_best``).
     checkpoint_every, checkpoint_dir : save the model every so many steps (and at step 0)
         with ``toolkit.io``; :func:`toolkit.hmmrnn.training_evolution` reads the folder.
+    should_stop : polled every step (``toolkit.training.fit``); True ends training early
+        (:func:`toolkit.hmmrnn.emulate` uses it as a wall-clock guard).
     """
-    check_rnn(rnn, _check_hmm(hmm).n_symbols)
+    hmm = _check_hmm(hmm)
+    check_rnn(rnn, hmm.n_symbols)
     one_of(objective, "objective", ("statistics", "sinkhorn"))
     n_steps = positive(n_steps, "n_steps", integer=True)
     length = default_length(hmm) if length is None else positive(length, "length",
@@ -395,7 +414,8 @@ def train(rnn: NoiseRNN, hmm: HMM, n_steps: int = 2000, *, objective: str = "sta
                    score=score if (score_every or restore_best) else None,
                    score_every=score_every, restore_best=restore_best, max_loss=max_loss,
                    checkpoint_every=checkpoint_every, checkpoint_dir=checkpoint_dir,
-                   on_log=on_log, progress=progress, desc=f"train {hmm.name}", meta=meta)
+                   on_log=on_log, should_stop=should_stop, progress=progress,
+                   desc=f"train {hmm.name}", meta=meta)
     finally:
         for p in frozen:
             p.requires_grad_(True)
