@@ -108,6 +108,7 @@ def run_row(name: str, budget: float, seed: int, threads: int, extra: dict | Non
     torch.set_num_threads(threads)
     build, desc = panel()[name]
     hmm_in = build()
+    load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
     em = hr.emulate(hmm_in, budget_s=budget, seed=seed, progress=False, **(extra or {}))
     wall = time.perf_counter() - t0
@@ -121,29 +122,38 @@ def run_row(name: str, budget: float, seed: int, threads: int, extra: dict | Non
                        "rule": c.rule, "passed": bool(c.passed), "detail": c.detail}
                       for c in v.checks],
            "switch_rate": {"rnn": rep.switch_rate_rnn, "exact": rep.switch_rate_analytic},
-           "load_before": os.getloadavg()[0]}
+           "load_before": load_before}
     if name == "hmmlearn_fit_3x4":
         true = _true_hmm_for_fit()
         row["fit_vs_true"] = {"switch_rate_fit": hmm.switch_rate(),
                               "switch_rate_true": true.switch_rate()}
     t1 = time.perf_counter()
-    k = hr.detect_kick_neurons(rnn, seed=seed)
-    units = k.neurons if k.found else k.tried
-    row["kick"] = {"found": bool(k.found), "reason": k.reason, "summary": k.summary(),
-                   "neurons": [int(u) for u in np.sort(k.neurons)],
-                   "tried": [int(u) for u in k.tried]}
-    if len(units):
-        a = hr.ablation_test(rnn, units, gains=(0.0,), n_controls=20, n_sequences=500,
-                             length=em.settings["length"], seed=seed + 11)
-        ch = a.relative_change(0.0)
-        row["kick"].update(ablated=len(units), change=ch["kick"],
-                           control_median=ch["median_control"],
-                           control_min=float(a.controls[:, 0].min() / a.intact - 1),
-                           beats_all_controls=bool(a.kick[0] < a.controls[:, 0].min()))
+    try:
+        row["kick"] = kick_row(hr, rnn, em.settings["length"], seed)
+    except (ValueError, RuntimeError) as err:   # record it; the emulation row stands
+        row["kick"] = {"found": False, "reason": f"error: {err}", "summary": str(err),
+                       "neurons": [], "tried": []}
     row["kick_s"] = time.perf_counter() - t1
     row["load_after"] = os.getloadavg()[0]
     del tk
-    return row
+    return row, rnn
+
+
+def kick_row(hr, rnn, length: int, seed: int) -> dict:
+    # on sequences of the emulator's length: it is only trained (and may only be stable)
+    # over that many steps
+    k = hr.detect_kick_neurons(rnn, seed=seed, length=length)
+    units = k.neurons if k.found else k.tried
+    out = {"found": bool(k.found), "reason": k.reason, "summary": k.summary(),
+           "neurons": [int(u) for u in np.sort(k.neurons)], "tried": [int(u) for u in k.tried]}
+    if len(units):
+        a = hr.ablation_test(rnn, units, gains=(0.0,), n_controls=20, n_sequences=500,
+                             length=length, seed=seed + 11)
+        ch = a.relative_change(0.0)
+        out.update(ablated=len(units), change=ch["kick"], control_median=ch["median_control"],
+                   control_min=float(a.controls[:, 0].min() / a.intact - 1),
+                   beats_all_controls=bool(a.kick[0] < a.controls[:, 0].min()))
+    return out
 
 
 def must(row) -> dict:
@@ -220,8 +230,12 @@ def main(argv=None):
                 print(f"{name}: done already ({path}); --force to rerun", flush=True)
                 continue
             print(f"{name}: emulate(budget_s={args.budget:.0f}) ...", flush=True)
-            row = run_row(name, args.budget, args.seed, args.threads, extra)
+            row, rnn = run_row(name, args.budget, args.seed, args.threads, extra)
             path.write_text(json.dumps(row, indent=1, default=float))
+            import toolkit as tk
+
+            tk.io.save(rnn, path.with_suffix(".safetensors"), overwrite=True,
+                       metadata={"panel_row": name, "n_steps": row["n_steps"]})
             print(f"{name}: {row['wall_s']:.0f} s, {row['n_steps']} steps; "
                   f"{row['kick']['summary']}", flush=True)
     rows = [json.loads((args.out / f"{n}{args.tag}.json").read_text()) for n in rows_wanted

@@ -118,3 +118,13 @@ def test_a_set_no_better_than_random_is_not_a_kick_set():
     assert len(k.tried) and k.reduction >= 0.01          # the target was reached ...
     assert not k.found and len(k.neurons) == 0           # ... but not by a special set
     assert "a random set of as many units does as much" in k.reason
+
+
+def test_detector_handles_networks_unstable_over_long_orbits():
+    # expanding recurrence: finite over 30 steps, not over the 20,000-step orbit; the
+    # pre-switch activity then comes from the detection batch itself
+    rnn = NoiseRNN(8, 2, 3, seed=4)
+    with torch.no_grad():
+        rnn.W_hh.mul_(0).add_(torch.eye(8) * 1.3)
+    k = detect_kick_neurons(rnn, n_sequences=32, length=30, max_neurons=2)
+    assert k.pre_switch.shape == (8,) and np.all(np.isfinite(k.pre_switch))

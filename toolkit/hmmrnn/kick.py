@@ -128,6 +128,32 @@ def switch_triggered_activity(rnn: NoiseRNN, length: int = 20_000, seed: int = 0
             "n_switches": int(len(sw))}
 
 
+def _batch_switch_activity(rnn: NoiseRNN, x: torch.Tensor, window: int = 4) -> dict:
+    """``switch_triggered_activity`` on a batch of short noise paths (B, L, D), for
+    networks that are only stable over the sequence length they were trained on."""
+    with torch.no_grad():
+        h, logits = rnn(x)
+    h, out = h.numpy(), logits.argmax(-1).numpy()
+    B, L, N = h.shape
+    rows, cols = np.nonzero(out[:, 1:] != out[:, :-1])
+    cols = cols + 1
+    keep = (cols >= window) & (cols < L - window)
+    rows, cols = rows[keep], cols[keep]
+    far = np.ones((B, L), dtype=bool)
+    for r, c in zip(rows, cols):
+        far[r, max(0, c - 2 * window): c + 2 * window] = False
+    base = h[far] if far.any() else h.reshape(-1, N)
+    directions = sorted({(int(out[r, c - 1]), int(out[r, c])) for r, c in zip(rows, cols)})
+    before = []
+    for a, b in directions:
+        sel = (out[rows, cols - 1] == a) & (out[rows, cols] == b)
+        r, c = rows[sel], cols[sel]
+        before.append(np.mean([h[r, c - k].mean(0) for k in range(1, window + 1)], axis=0))
+    return {"baseline": base.mean(0), "scale": base.std(0), "directions": directions,
+            "before": np.array(before) if before else np.zeros((0, N)),
+            "n_switches": int(len(rows))}
+
+
 @dataclass(frozen=True)
 class KickNeurons(Result):
     """Result of :func:`detect_kick_neurons`.
@@ -275,7 +301,10 @@ def detect_kick_neurons(rnn: NoiseRNN, *, reduction: float = 0.5, max_neurons: i
         reason = (f"silencing the {len(chosen)} units found lowers the expected switch "
                   f"rate by {100 * (1 - current):.0f}%, but a random set of as many units "
                   f"does as much ({100 * (1 - controls.min()):.0f}%)")
-    act = switch_triggered_activity(rnn, seed=seed + 1)
+    try:
+        act = switch_triggered_activity(rnn, seed=seed + 1)
+    except ValueError:   # unstable over a long orbit: use the detection batch instead
+        act = _batch_switch_activity(rnn, x)
     z = (act["before"] - act["baseline"]) / (act["scale"] + 1e-6) if len(act["before"]) \
         else np.zeros((1, N))
     pre = z.max(axis=0)
