@@ -75,7 +75,7 @@ def test_emulate_trains_reports_and_is_seeded():
     assert "Emulator(easy: hidden 16" in repr(a)
 
 
-def test_emulate_fills_the_budget_and_takes_a_fitted_hmmlearn_model():
+def test_emulate_fills_the_budget_and_takes_a_fitted_hmmlearn_model(tmp_path):
     from hmmlearn.hmm import CategoricalHMM
 
     x, _ = EASY.sample(200, 40, seed=0)
@@ -83,7 +83,10 @@ def test_emulate_fills_the_budget_and_takes_a_fitted_hmmlearn_model():
     model.fit(x.reshape(-1, 1), lengths=[40] * 200)
     assert abs(model.transmat_[0, 0] - 0.9) < 0.03      # (this seed finds the true HMM)
     em = emulate(model, budget_s=25, hidden=16, n_noise=4, length=20, n_sequences=200,
-                 progress=False, batch_size=64)
+                 progress=False, batch_size=64, checkpoint_every=100, checkpoint_dir=tmp_path)
     np.testing.assert_allclose(em.hmm.transition, model.transmat_)
     assert em.n_steps >= hr.MIN_STEPS
     assert em.seconds <= 25 * 1.1           # the wall-clock guard keeps the budget
+    # the training-evolution analysis reads the run's checkpoints, with the hmmlearn model
+    evo = hr.training_evolution(tmp_path, model, n_sequences=20, n_jacobians=50)
+    assert evo.steps[0] == 0 and evo.steps[-1] >= 300 and len(evo.steps) >= 4

@@ -130,8 +130,12 @@ def training_evolution(checkpoints, hmm: HMM | None = None, *, n_sequences: int 
         if not (isinstance(item, tuple) and len(item) == 2):
             raise TypeError(f"checkpoints: entry {i} is not a (step, network) pair")
         check_rnn(item[1], name=f"checkpoints[{i}]")
-    if hmm is not None and not isinstance(hmm, HMM):
-        raise TypeError(f"hmm: expected a toolkit.hmmrnn.HMM, got {type(hmm).__name__}")
+    if hmm is not None:
+        from .hmm import as_hmm
+
+        if isinstance(hmm, str):
+            raise TypeError(f"hmm: expected a toolkit.hmmrnn.HMM, got the string {hmm!r}")
+        hmm = as_hmm(hmm)   # also a fitted hmmlearn CategoricalHMM, or matrices
     if length is None:
         length = default_length(hmm) if hmm is not None else 100
     length = positive(length, "length", integer=True)
