@@ -190,3 +190,20 @@ def test_as_hmm_from_hmmlearn_dict_and_tuple():
         as_hmm({"T": T})
     with pytest.raises(TypeError, match="^hmm: expected"):
         as_hmm(42)
+
+
+def test_forward_log_likelihood_matches_hmmlearn_score_on_a_fitted_model():
+    # an hmmlearn model with a non-uniform start, 5 symbols: our forward algorithm on
+    # every sequence against hmmlearn's score of the concatenated sequences
+    from hmmlearn.hmm import CategoricalHMM
+
+    from toolkit.hmmrnn import as_hmm
+
+    true = HMM([0.6, 0.3, 0.1], [[0.9, 0.08, 0.02], [0.1, 0.85, 0.05], [0.05, 0.05, 0.9]],
+               [[0.6, 0.2, 0.1, 0.05, 0.05], [0.05, 0.1, 0.6, 0.2, 0.05],
+                [0.05, 0.05, 0.1, 0.2, 0.6]])
+    x, _ = true.sample(60, 50, seed=2)
+    model = CategoricalHMM(n_components=3, n_iter=20, random_state=0)
+    model.fit(x.reshape(-1, 1), lengths=[50] * 60)
+    ours = as_hmm(model).log_likelihood(x).sum()
+    assert ours == pytest.approx(model.score(x.reshape(-1, 1), lengths=[50] * 60), rel=1e-9)
