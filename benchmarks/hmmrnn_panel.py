@@ -179,7 +179,7 @@ def table(rows) -> str:
         kset = f"{len(k['neurons'])}" if k["found"] else f"none({len(k['tried'])})"
         cut = f"{100 * k['change']:+.0f}%" if "change" in k else "-"
         ctrl = f"{100 * k['control_median']:+.0f}%" if "control_median" in k else "-"
-        flag = lambda name: "" if c[name]["passed"] else "*"  # noqa: E731
+        flag = lambda name, c=c: "" if c[name]["passed"] else "*"  # noqa: E731
         lines.append(
             f"{r['name']:<18} {r['n_states']:>1} {r['n_symbols']:>1} "
             f"{r['settings']['length']:>3} "

@@ -85,11 +85,12 @@ def check_emulable(hmm) -> HMM:
     erg = hmm.ergodicity()
     if not erg["irreducible"]:
         closed = erg["closed"]
+        trap = f"the class {closed[0]}" if len(closed) == 1 else \
+            f"whichever of {closed} it enters"
         raise ValueError(
             f"hmm.transition: the hidden chain is not ergodic: it splits into the classes "
-            f"{erg['classes']} and never leaves "
-            f"{'the class ' + str(closed[0]) if len(closed) == 1 else 'whichever of ' + str(closed) + ' it enters'}"
-            ", so long sequences depend on where they start rather than on a "
+            f"{erg['classes']} and never leaves {trap}, so long sequences depend on where "
+            "they start rather than on a "
             "stationary law an emulator could match; make every state reachable from every "
             "other (e.g. add a small transition probability)")
     if not erg["aperiodic"]:
