@@ -87,6 +87,36 @@ def test_as_widget_is_an_ipywidget():
     assert isinstance(w, widgets.DOMWidget)
 
 
+def test_inline_setup_leaves_no_cdn_stylesheet():
+    """Offline: with inline resources no plot may point its stylesheets at a CDN, neither
+    in an explorer's widget (also after a re-render) nor in HoloViews' notebook display."""
+    from bokeh.models import ImportedStyleSheet
+
+    Step = hv.streams.Stream.define("Step", a=0)
+    stream = Step()
+    dmap = hv.DynamicMap(lambda a: hv.Curve([0, a, 1]) * hv.Scatter([(a, a)]), streams=[stream])
+    widget = viz.as_widget(dmap)
+
+    def remote():
+        return [s.url for s in widget._model.select({"type": ImportedStyleSheet})
+                if s.url.startswith("http")]
+
+    assert not remote()
+    stream.event(a=2)
+    assert not remote()
+    data, _ = hv.renderer("bokeh").components(hv.Curve([1, 2]) + hv.Curve([3, 1]), comm=True)
+    html = " ".join(map(str, data.values()))
+    assert "cdn.holoviz.org" not in html and "InlineStyleSheet" in html
+    # the check above fails without the hook: Panel's own default is the CDN
+    viz._inline_panel_css(False)
+    try:
+        plain = viz.as_widget(hv.Curve([1, 2]))
+        assert any(s.url.startswith("http")
+                   for s in plain._model.select({"type": ImportedStyleSheet}))
+    finally:
+        viz._inline_panel_css(True)
+
+
 @pytest.mark.parametrize("call,name", [
     (lambda: viz.phase_portrait(np.ones((10, 2)), dims=(0, 5)), "dims"),
     (lambda: viz.phase_portrait(np.ones((10, 2)), labels=["a"]), "labels"),

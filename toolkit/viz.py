@@ -73,6 +73,7 @@ def setup(inline: bool | None = None, *, width: int = WIDTH, height: int = HEIGH
             not _network_available()
     hv.extension("bokeh", inline=inline, logo=False)
     pn.extension(inline=inline)
+    _inline_panel_css(inline)
     _apply_theme(width, height)
     _SETUP_DONE = True
     return hv
@@ -126,6 +127,54 @@ def as_widget(obj):
     import panel as pn
 
     return pn.ipywidget(pn.panel(obj))
+
+
+def _inline_panel_css(on: bool):
+    """Inline Panel's own stylesheets in every rendered plot (or stop doing so).
+
+    With inline resources BokehJS is embedded, but Panel still points each plot's
+    stylesheets at cdn.holoviz.org, except in its own display path: HoloViews' notebook
+    display and ``pn.ipywidget`` keep the CDN links, so offline every plot asks the
+    network for CSS. A preprocessing hook (run on the first render and on every
+    re-render that adds models) swaps them for the same files from Panel's package.
+    """
+    from panel.viewable import Viewable
+
+    hooks = Viewable._preprocessing_hooks
+    if on and _inline_stylesheets not in hooks:
+        hooks.append(_inline_stylesheets)
+    elif not on and _inline_stylesheets in hooks:
+        hooks.remove(_inline_stylesheets)
+
+
+_INLINE_CSS: dict = {}  # id(root) -> {url: InlineStyleSheet}, one per document
+
+
+def _inline_stylesheets(view, root, changed=None, old_models=None):
+    """Replace Panel's CDN stylesheets under ``root`` by the same files, inlined."""
+    import weakref
+
+    from bokeh.models import ImportedStyleSheet, InlineStyleSheet, UIElement
+    from panel.io.resources import CDN_DIST, DIST_DIR
+
+    sheets = _INLINE_CSS.get(id(root))
+    if sheets is None:
+        sheets = _INLINE_CSS[id(root)] = {}
+        weakref.finalize(root, _INLINE_CSS.pop, id(root), None)
+    for model in root.select({"type": UIElement}):
+        current = list(model.stylesheets)
+        patched = []
+        for sheet in current:
+            if isinstance(sheet, ImportedStyleSheet) and sheet.url.startswith(CDN_DIST):
+                url = sheet.url.split("?")[0]
+                if url not in sheets:
+                    path = DIST_DIR / url[len(CDN_DIST):]
+                    sheets[url] = (InlineStyleSheet(css=path.read_text(encoding="utf-8"))
+                                   if path.is_file() else sheet)
+                sheet = sheets[url]
+            patched.append(sheet)
+        if any(a is not b for a, b in zip(patched, current)):
+            model.stylesheets = patched
 
 
 def _labels(d, labels):

@@ -17,6 +17,9 @@ from pathlib import Path
 
 import pytest
 
+# the tests import lab_helpers beside this file (pytest runs with --import-mode=importlib)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -58,10 +61,16 @@ def lab_server(tmp_path_factory):
     for folder in ("notebooks", "tutorials"):
         shutil.copytree(ROOT / folder, root / folder,
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "_runs"))
+    # no autosave: a notebook reopened later must not bring back earlier outputs (their
+    # plots would render, and fetch, before the fresh run replaces them)
+    settings = root / ".settings" / "@jupyterlab" / "docmanager-extension"
+    settings.mkdir(parents=True)
+    (settings / "plugin.jupyterlab-settings").write_text('{"autosave": false}')
     port, token = _free_port(), secrets.token_hex(16)
     env = {**os.environ, "DYNALENS_QUICK": "1", "DYNALENS_INLINE": "1",
            "JUPYTER_CONFIG_DIR": str(root / ".config"), "JUPYTER_RUNTIME_DIR": str(root / ".rt"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(root / ".ws")}
+           "JUPYTERLAB_WORKSPACES_DIR": str(root / ".ws"),
+           "JUPYTERLAB_SETTINGS_DIR": str(root / ".settings")}
     log = open(root / "lab.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
@@ -104,3 +113,20 @@ def lab_page(chromium_path, lab_server):
         page.set_default_timeout(60_000)
         yield page, lab_server
         browser.close()
+    _shutdown_kernels(lab_server)
+
+
+def _shutdown_kernels(lab):
+    """Each notebook test starts a kernel: stop them all so memory stays flat."""
+    import json
+
+    base, token = lab["base"], lab["token"]
+    try:
+        with urllib.request.urlopen(f"{base}/api/kernels?token={token}", timeout=10) as r:
+            kernels = json.load(r)
+        for k in kernels:
+            req = urllib.request.Request(f"{base}/api/kernels/{k['id']}?token={token}",
+                                         method="DELETE")
+            urllib.request.urlopen(req, timeout=20).close()
+    except OSError:
+        pass
