@@ -75,3 +75,57 @@ def test_runs_keep_snapshots_for_step_views():
     with pytest.raises(KeyError, match="step"):
         run.model_at(5)
     assert isinstance(tk.grokking.GrokkingRun, type)
+
+
+def test_auto_settings_follow_the_documented_rules():
+    import math
+
+    from toolkit.grokking import RULES, critical_fractions, recipe_settings
+
+    assert set(RULES) == {"train_fraction", "hidden", "lr", "n_steps"}
+    for p, hidden in ((23, 128), (97, 128), (113, 128), (131, 256), (211, 256)):
+        s = recipe_settings("add", p)
+        assert s["hidden"] == hidden and s["lr"] == 1e-2 and s["n_steps"] == 3000
+        assert s["train_fraction"] == pytest.approx(min(0.8, 6 * math.log(p) / p), abs=1e-4)
+        assert s["expected_to_grok"] and s["auto"] == ["hidden", "lr", "train_fraction"]
+    low, used = critical_fractions(59)
+    assert low == pytest.approx(3 * math.log(59) / 59) and used == pytest.approx(2 * low)
+    # overrides win over the rules, and are not listed as auto
+    s = recipe_settings("add", 59, lr=3e-3, hidden=64)
+    assert (s["lr"], s["hidden"], s["auto"]) == (3e-3, 64, ["train_fraction"])
+    assert recipe_settings("add", 113, model="transformer")["lr"] == 1e-3
+    with pytest.raises(ValueError, match="lr: expected a number or 'auto'"):
+        recipe_settings("add", 23, lr="fast")
+
+
+def test_not_expected_to_grok_warns_naming_the_parameter():
+    from toolkit.grokking import NotExpectedToGrok, expected_to_grok
+
+    with pytest.warns(NotExpectedToGrok, match=r"train_fraction: 0.2 is below 3·ln p / p"):
+        run = make_run("add", 23, 0, train_fraction=0.2)
+    assert run.settings["expected_to_grok"] is False
+    with pytest.warns(NotExpectedToGrok, match="task: 'quadratic'"):
+        make_run("quadratic", 23, 0)
+    assert expected_to_grok("add", 97, 0.3) == (True, "")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        make_run("divide", 23, 0)   # the auto settings do not warn
+
+
+def test_auto_recipe_groks_small_prime_with_phases():
+    # p = 23 with the auto rules (train fraction 0.8, width 128, lr 1e-2): a grokking run
+    # in about a second, whose phases come out in order
+    h = run_recipe("multiply", 23, 1, progress=False, fourier_every=None)
+    g = steps_to_grok(h)
+    assert h.last("test/accuracy") >= 0.99 and g.test >= 2 * g.train
+    assert list(g.phases) == ["memorisation", "circuit formation", "clean-up"]
+    assert 0 < g.train <= g.cleanup_start <= g.test
+    assert g.phases["clean-up"] == (g.cleanup_start, g.test)
+    ph = tk.grokking.grokking_phases(h)
+    assert (ph.memorised, ph.cleanup_start, ph.generalised) == (g.train, g.cleanup_start,
+                                                                g.test)
+    # the phases' losses are the logged ones, not swapped
+    np.testing.assert_allclose(ph.test_loss, h["test/loss"].to_numpy())
+    assert "phases: memorisation 0–" in repr(g)

@@ -8,7 +8,8 @@ Modules: ``tasks`` (modular arithmetic, Kumar's polynomial regression, Saxe's li
 task), ``models`` (EmbedMLP, Transformer, KumarNet, DeepLinear), ``train`` (AdamW/SGD,
 Grokfast, StableMax on ``toolkit.training.fit``), ``fourier`` (spectra, key frequencies,
 restricted/excluded loss), ``theory`` (Saxe, Kumar), ``summary`` (steps_to_grok,
-phases), ``recipes`` (run_recipe), ``explore``; ``data/`` ships Nanda's transformer run.
+phases), ``recipes`` (run_recipe and its rules), ``phase`` (phase_diagram), ``explore``;
+``data/`` ships Nanda's transformer run.
 """
 
 from .explore import explore  # the function (light: widgets load when called)
@@ -29,7 +30,19 @@ from .fourier import (
     single_frequency_fraction,
 )
 from .models import DeepLinear, EmbedMLP, KumarNet, Transformer
-from .recipes import DEFAULT_RECIPE, GrokkingRun, make_run, recipe_probes, run_recipe
+from .phase import PhaseDiagram, phase_diagram
+from .recipes import (
+    DEFAULT_RECIPE,
+    RULES,
+    GrokkingRun,
+    NotExpectedToGrok,
+    critical_fractions,
+    expected_to_grok,
+    make_run,
+    recipe_probes,
+    recipe_settings,
+    run_recipe,
+)
 from .summary import GrokkingPhases, GrokSteps, grokking_phases, steps_to_grok
 from .tasks import (
     LinearTask,
@@ -75,6 +88,8 @@ def load_transformer_model():
 
 __all__ = [
     "run_recipe", "make_run", "GrokkingRun", "DEFAULT_RECIPE", "recipe_probes",
+    "recipe_settings", "RULES", "expected_to_grok", "critical_fractions", "NotExpectedToGrok",
+    "phase_diagram", "PhaseDiagram",
     "steps_to_grok", "GrokSteps", "grokking_phases", "GrokkingPhases",
     "key_frequencies_of_logits", "KeyFrequencies", "embedding_spectrum", "EmbeddingSpectrum",
     "neuron_frequencies", "NeuronFrequencies", "single_frequency_fraction", "fourier_basis",
