@@ -66,6 +66,10 @@ def lab_server(tmp_path_factory):
     settings = root / ".settings" / "@jupyterlab" / "docmanager-extension"
     settings.mkdir(parents=True)
     (settings / "plugin.jupyterlab-settings").write_text('{"autosave": false}')
+    # nor the "fetch Jupyter news?" toast over the outputs in screenshots
+    news = root / ".settings" / "@jupyterlab" / "apputils-extension"
+    news.mkdir(parents=True)
+    (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
     port, token = _free_port(), secrets.token_hex(16)
     env = {**os.environ, "DYNALENS_QUICK": "1", "DYNALENS_INLINE": "1",
            "JUPYTER_CONFIG_DIR": str(root / ".config"), "JUPYTER_RUNTIME_DIR": str(root / ".rt"),

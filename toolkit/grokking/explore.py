@@ -28,8 +28,8 @@ def explore(task: str = "add", p: int = 59, *, train_fraction: float = 0.4,
     """Widgets to run :func:`~toolkit.grokking.make_run` live and inspect the result.
 
     Returns an ``ipywidgets.VBox`` with handles for headless use: ``box.controls`` (dict of
-    widgets), ``box.train_button``, ``box.step_slider``, ``box.stream`` (the step
-    stream), ``box.curves`` (the LiveCurves) and ``box.run`` (the last
+    widgets), ``box.train_button``, ``box.step_slider``, ``box.stream`` and ``box.dmap``
+    (the step stream and Fourier view of the last run), ``box.curves`` (the LiveCurves) and ``box.run`` (the last
     :class:`~toolkit.grokking.recipes.GrokkingRun`, None before training).
     """
     import holoviews as hv
@@ -76,22 +76,26 @@ def explore(task: str = "add", p: int = 59, *, train_fraction: float = 0.4,
                                           layout=widgets.Layout(width="500px"))
     plots = widgets.VBox([])
     Step = hv.streams.Stream.define("Step", step=0)
-    stream = Step()
     box = widgets.VBox()
     box.run, box.curves = None, []
 
     def fourier_view(step):
         run = box.run
-        if run is None or step not in run.snapshots:
-            return hv.Layout([hv.Bars([], "frequency", "norm").opts(title="train first"),
-                              hv.Bars([], "frequency", "neurons")])
         model = run.model_at(step)
         spec = embedding_spectrum(model)
         nf = neuron_frequencies(model)
-        return (spec.plot(title=f"step {step}: embedding spectrum (Gini {spec.gini:.2f})")
+        return (spec.plot(title=f"step {step}: embedding, Gini {spec.gini:.2f}")
                 + nf.plot()[1].opts(title=f"neurons above {nf.threshold:.2f} by frequency"))
 
-    fourier_dmap = hv.DynamicMap(fourier_view, streams=[stream])
+    def fourier_widget(step):
+        # one fresh view per run: each run has its own frequencies (p) and axis ranges
+        box.stream = Step(step=step)
+        box.dmap = hv.DynamicMap(fourier_view, streams=[box.stream]).opts(
+            hv.opts.Bars(framewise=True, width=480, height=300))
+        return viz.as_widget(box.dmap)
+
+    fourier_pane = widgets.Box([widgets.HTML("<i>The Fourier views of the embedding and "
+                                             "the neurons appear after training.</i>")])
 
     def on_train(_=None):
         settings = {k: w.value for k, w in c.items() if k not in ("task", "p", "probes",
@@ -129,20 +133,21 @@ def explore(task: str = "add", p: int = 59, *, train_fraction: float = 0.4,
         status.value = (f"{history.meta['steps_run']} steps in {history.meta['seconds']:.1f} s"
                         f" — train 99% at {g.train}, test 99% at {g.test}")
         steps = sorted(run.snapshots)
+        box.stream = None   # the previous run's view is dropped below
         step_slider.options = steps
         step_slider.value = steps[-1]
-        stream.event(step=steps[-1])
+        fourier_pane.children = [fourier_widget(steps[-1])]
 
     button.on_click(on_train)
-    step_slider.observe(lambda ch: stream.event(step=ch["new"]), names="value")
+    step_slider.observe(lambda ch: box.stream is not None and box.stream.event(step=ch["new"]),
+                        names="value")
     controls = widgets.HBox([widgets.VBox([c["task"], c["p"], c["train_fraction"],
                                            c["weight_decay"], c["lr"]]),
                              widgets.VBox([c["activation"], c["output_scale"], c["n_steps"],
                                            c["probes"]])])
-    box.children = [controls, widgets.HBox([button, status]), plots, step_slider,
-                    viz.as_widget(fourier_dmap)]
+    box.children = [controls, widgets.HBox([button, status]), plots, step_slider, fourier_pane]
     box.controls, box.train_button, box.step_slider = c, button, step_slider
-    box.stream, box.dmap, box.run, box.curves, box.status = stream, fourier_dmap, None, [], \
-        status
+    box.stream = box.dmap = None   # set by each run
+    box.status = status
     box.train = on_train
     return box

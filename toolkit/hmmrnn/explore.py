@@ -64,6 +64,14 @@ def explore(rnn, hmm: HMM | None = None, *, checkpoints=None, neurons=None,
 
         seq_len = default_length(hmm)
     cache: dict = {}
+    # one colour per output symbol and per residency class, the same in every panel
+    symbols = [f"output {k}" for k in range(rnn.n_symbols)]
+    symbol_colors = dict(zip(symbols, REGION_PALETTE))
+    residency_colors = dict(zip(RESIDENCY_CLASSES, REGION_PALETTE[rnn.n_symbols:]))
+    kick_list = ", ".join(str(int(n)) for n in neurons)
+
+    def by_output(o):
+        return np.asarray(symbols, dtype=object)[o.output]
 
     def rates(gain):
         key = round(float(gain), 4)
@@ -78,10 +86,10 @@ def explore(rnn, hmm: HMM | None = None, *, checkpoints=None, neurons=None,
             c = np.repeat(res.names, 3)[: len(o.pcs)]
             data = {"PC1": o.pcs[:, 0], "PC2": o.pcs[:, 1], "c": c}
             el = hv.Points(data, ["PC1", "PC2"], "c").opts(
-                color="c", cmap=dict(zip(RESIDENCY_CLASSES, REGION_PALETTE)), size=3)
+                color="c", cmap=residency_colors, size=3)
         else:
-            data = {"PC1": o.pcs[:, 0], "PC2": o.pcs[:, 1], "c": o.output.astype(str)}
-            el = hv.Points(data, ["PC1", "PC2"], "c").opts(color="c", cmap=REGION_PALETTE,
+            data = {"PC1": o.pcs[:, 0], "PC2": o.pcs[:, 1], "c": by_output(o)}
+            el = hv.Points(data, ["PC1", "PC2"], "c").opts(color="c", cmap=symbol_colors,
                                                              size=3)
         # mark the steps where the kick neurons fire strongly
         if len(neurons):
@@ -90,7 +98,7 @@ def explore(rnn, hmm: HMM | None = None, *, checkpoints=None, neurons=None,
             el = el * hv.Points((o.pcs[hot, 0], o.pcs[hot, 1]), ["PC1", "PC2"],
                                 label="kick neurons firing").opts(
                 marker="x", size=7, color="black")
-        return el.opts(title=title, legend_position="right", width=460, height=360)
+        return el.opts(title=title, legend_position="top_left", width=460, height=380)
 
     Controls = hv.streams.Stream.define("Controls", gain=1.0, color_by="argmax output",
                                         step=-1)
@@ -102,19 +110,20 @@ def explore(rnn, hmm: HMM | None = None, *, checkpoints=None, neurons=None,
         o = orbit(net, length, seed, basis=base)
         kick_rate, ctrl_rate = rates(gain)
         box_rates.update(kick=kick_rate, control=ctrl_rate, intact=rates(1.0)[0])
-        return scatter(net, o, color_by, f"gain {gain:.2f} on kick neurons {list(neurons)}")
+        return scatter(net, o, color_by, f"orbit, gain {gain:.2f} on kick neurons")
 
     def rate_view(gain, color_by, step):
         gs = sorted(cache) or [1.0]
         kick = [cache[g][0] for g in gs]
         ctrl = [cache[g][1] for g in gs]
-        return (hv.Scatter((gs, kick), "gain", "switch rate", label="kick neurons").opts(
-                    color=PALETTE[1], size=8) *
-                hv.Scatter((gs, ctrl), "gain", "switch rate", label="random units").opts(
+        # the control set first, so that the kick neurons' points stay visible on top
+        return (hv.Scatter((gs, ctrl), "gain", "switch rate", label="random units").opts(
                     color="#777777", size=8) *
+                hv.Scatter((gs, kick), "gain", "switch rate", label="kick neurons").opts(
+                    color=PALETTE[1], size=8, marker="diamond") *
                 hv.VLine(gain).opts(color="#999999", line_dash="dashed")).opts(
-            title="switch rate of sampled sequences", width=360, height=360,
-            legend_position="bottom_right", ylim=(0, None))
+            title="switch rate vs gain", width=400, height=380,
+            legend_position="top_right", ylim=(0, None), xlim=(-0.05, 2.05))
 
     def checkpoint_view(gain, color_by, step):
         if not checkpoints:
@@ -127,11 +136,12 @@ def explore(rnn, hmm: HMM | None = None, *, checkpoints=None, neurons=None,
             o = orbit(net, length, seed, basis=base)
         except ValueError:  # early checkpoints can be unstable over long runs
             return hv.Points([], ["PC1", "PC2"]).opts(
-                width=460, height=360, title=f"training step {steps[i]}: switch rate "
+                width=460, height=380, title=f"training step {steps[i]}: switch rate "
                 f"{rate:.3f}; activity diverges over {length} steps")
-        data = {"PC1": o.pcs[:, 0], "PC2": o.pcs[:, 1], "c": o.output.astype(str)}
+        data = {"PC1": o.pcs[:, 0], "PC2": o.pcs[:, 1], "c": by_output(o)}
         return hv.Points(data, ["PC1", "PC2"], "c").opts(
-            color="c", cmap=REGION_PALETTE, size=3, width=460, height=360,
+            color="c", cmap=symbol_colors, size=3, width=460, height=380,
+            legend_position="top_left",
             title=f"training step {steps[i]}: switch rate {rate:.3f}")
 
     dmap = hv.DynamicMap(ablation_view, streams=[stream])
@@ -142,7 +152,7 @@ def explore(rnn, hmm: HMM | None = None, *, checkpoints=None, neurons=None,
                                   description="colour")
     gain.observe(lambda ch: stream.event(gain=ch["new"]), names="value")
     color.observe(lambda ch: stream.event(color_by=ch["new"]), names="value")
-    rows = [widgets.HTML("<b>Kick neurons</b> " + ", ".join(map(str, neurons)) +
+    rows = [widgets.HTML("<b>Kick neurons</b> " + kick_list +
                          " &nbsp; <b>random control units</b> " +
                          ", ".join(map(str, controls))),
             widgets.HBox([gain, color]), widgets.HBox([viz.as_widget(dmap),
