@@ -39,6 +39,18 @@ __all__ = [
     "Logistic",
     "Tent",
     "Henon",
+    "PanelFlow",
+    "PANEL",
+    "Chen",
+    "Chua",
+    "Dadras",
+    "Halvorsen",
+    "Aizawa",
+    "Arneodo",
+    "GenesioTesi",
+    "Finance",
+    "Hadley",
+    "ChenLee",
     "SYSTEMS",
     "make",
     "trajectory",
@@ -471,10 +483,275 @@ class Henon(Map):
         return np.array([[x, b * x] for x in xs])
 
 
+# --------------------------------------------------------------------------- panel flows
+# Three-dimensional chaotic flows of the dysts catalogue (Gilpin, "Chaos as an
+# interpretable benchmark: forecasting and data-driven modelling", NeurIPS 2021;
+# equations, parameters, initial conditions and the estimated Lyapunov spectra transcribed
+# from dysts' flows and data/chaotic_attractors.json). ``reference_lyapunov`` is the
+# largest exponent of dysts' estimated spectrum, per time unit; ``default_dt`` is chosen
+# here (about 75 samples per dominant period, dysts' "period"), not dysts' integration step.
+_FD = 1e-6
+
+
+@dataclass(frozen=True)
+class PanelFlow(Flow):
+    """A dysts flow: ``f`` from the catalogue; ``jacobian`` by central differences
+    (relative error ~1e-9, enough for Lyapunov exponents)."""
+
+    reference_lyapunov: ClassVar[float] = float("nan")
+    #: λ_max computed here from these equations (tk.metrics.lyapunov_spectrum, kind
+    #: "flow", 2000 time units at default_dt / 4); dysts' estimates differ by up to a third
+    lyapunov_max: ClassVar[float] = float("nan")
+    citation: ClassVar[str] = ""
+    #: number of linear pieces of a piecewise-linear vector field (0: not piecewise linear)
+    linear_pieces: ClassVar[int] = 0
+
+    def jacobian(self, x):
+        x = np.asarray(x, float)
+        d = x.shape[-1]
+        J = np.empty(x.shape[:-1] + (d, d))
+        for j in range(d):
+            e = np.zeros(d)
+            e[j] = _FD * 1.0
+            J[..., :, j] = (self.f(x + e) - self.f(x - e)) / (2 * _FD)
+        return J
+
+
+def _xyz(x):
+    x = np.asarray(x, float)
+    return x[..., 0], x[..., 1], x[..., 2]
+
+
+def _stack(*parts):
+    return np.stack(parts, axis=-1)
+
+
+@dataclass(frozen=True)
+class Chen(PanelFlow):
+    """Chen (1999): ẋ = a(y − x), ẏ = (c − a)x − xz + cy, ż = xy − bz."""
+
+    a: float = 35.0
+    b: float = 3.0
+    c: float = 28.0
+    name: ClassVar[str] = "chen"
+    lyapunov_max: ClassVar[float] = 2.018
+    default_x0: ClassVar[tuple] = (3.2689697, 5.2990458, 19.435349)
+    default_dt: ClassVar[float] = 0.008
+    reference_lyapunov: ClassVar[float] = 2.0471
+    citation: ClassVar[str] = "Chen (1997), Proc. First Int. Conf. Control of Oscillations and Chaos"
+
+    def f(self, x):
+        X, Y, Z = _xyz(x)
+        return _stack(self.a * (Y - X), (self.c - self.a) * X - X * Z + self.c * Y,
+                      X * Y - self.b * Z)
+
+
+@dataclass(frozen=True)
+class Chua(PanelFlow):
+    """Chua's circuit, piecewise linear: ẋ = α(y − x − g(x)), ẏ = x − y + z, ż = −βy,
+    g(x) = m1 x + (m0 − m1)(|x + 1| − |x − 1|)/2 (three linear pieces: x < −1, |x| ≤ 1,
+    x > 1)."""
+
+    alpha: float = 15.6
+    beta: float = 28.0
+    m0: float = -1.142857
+    m1: float = -0.71429
+    name: ClassVar[str] = "chua"
+    lyapunov_max: ClassVar[float] = 0.411
+    default_x0: ClassVar[tuple] = (1.1262351, -0.11386474, -0.78324421)
+    default_dt: ClassVar[float] = 0.02
+    reference_lyapunov: ClassVar[float] = 0.4605
+    linear_pieces: ClassVar[int] = 3
+    citation: ClassVar[str] = "Chua (1969), Introduction to Nonlinear Network Theory"
+
+    def f(self, x):
+        X, Y, Z = _xyz(x)
+        g = self.m1 * X + 0.5 * (self.m0 - self.m1) * (np.abs(X + 1) - np.abs(X - 1))
+        return _stack(self.alpha * (Y - X - g), X - Y + Z, -self.beta * Y)
+
+    def piece(self, x):
+        """Linear piece of each state: 0 (x < −1), 1 (|x| ≤ 1), 2 (x > 1)."""
+        X = np.asarray(x, float)[..., 0]
+        return (X >= -1).astype(int) + (X > 1).astype(int)
+
+
+@dataclass(frozen=True)
+class Dadras(PanelFlow):
+    """Dadras & Momeni (2009): ẋ = y − px + oyz, ẏ = ry − xz + z, ż = cxy − ez."""
+
+    p: float = 3.0
+    o: float = 2.7
+    r: float = 1.7
+    c: float = 2.0
+    e: float = 9.0
+    name: ClassVar[str] = "dadras"
+    lyapunov_max: ClassVar[float] = 0.373
+    default_x0: ClassVar[tuple] = (1.0284085, -3.5348655, -0.72081646)
+    default_dt: ClassVar[float] = 0.04
+    reference_lyapunov: ClassVar[float] = 0.4734
+    citation: ClassVar[str] = "Dadras & Momeni (2009), Physics Letters A"
+
+    def f(self, x):
+        X, Y, Z = _xyz(x)
+        return _stack(Y - self.p * X + self.o * Y * Z, self.r * Y - X * Z + Z,
+                      self.c * X * Y - self.e * Z)
+
+
+@dataclass(frozen=True)
+class Halvorsen(PanelFlow):
+    """Halvorsen (Sprott 2010): ẋ = −ax − b(y + z) − y², cyclically in (x, y, z)."""
+
+    a: float = 1.4
+    b: float = 4.0
+    name: ClassVar[str] = "halvorsen"
+    lyapunov_max: ClassVar[float] = 0.687
+    default_x0: ClassVar[tuple] = (-8.6807408, -2.4741399, 0.070775762)
+    default_dt: ClassVar[float] = 0.02
+    reference_lyapunov: ClassVar[float] = 0.5862
+    citation: ClassVar[str] = "Sprott (2010), Elegant Chaos, World Scientific"
+
+    def f(self, x):
+        X, Y, Z = _xyz(x)
+        a, b = self.a, self.b
+        return _stack(-a * X - b * (Y + Z) - Y**2, -a * Y - b * (Z + X) - Z**2,
+                      -a * Z - b * (X + Y) - X**2)
+
+
+@dataclass(frozen=True)
+class Aizawa(PanelFlow):
+    """Aizawa (Langford): ẋ = (z − b)x − dy, ẏ = dx + (z − b)y,
+    ż = c + az − z³/3 − (x² + y²)(1 + ez) + f z x³."""
+
+    a: float = 0.95
+    b: float = 0.7
+    c: float = 0.6
+    d: float = 3.5
+    e: float = 0.25
+    f_: float = 0.1
+    name: ClassVar[str] = "aizawa"
+    lyapunov_max: ClassVar[float] = 0.099
+    default_x0: ClassVar[tuple] = (-0.78450179, -0.62887672, -0.17620268)
+    default_dt: ClassVar[float] = 0.035
+    reference_lyapunov: ClassVar[float] = 0.0895
+    citation: ClassVar[str] = "Aizawa & Uezu (1982), Prog. Theor. Phys.; Langford (1984)"
+
+    def f(self, x):
+        X, Y, Z = _xyz(x)
+        return _stack((Z - self.b) * X - self.d * Y, self.d * X + (Z - self.b) * Y,
+                      self.c + self.a * Z - Z**3 / 3 - (X**2 + Y**2) * (1 + self.e * Z)
+                      + self.f_ * Z * X**3)
+
+
+@dataclass(frozen=True)
+class Arneodo(PanelFlow):
+    """Arneodo, Coullet & Tresser (1980): ẋ = y, ẏ = z, ż = −ax − by − cz + dx³."""
+
+    a: float = -5.5
+    b: float = 4.5
+    c: float = 1.0
+    d: float = -1.0
+    name: ClassVar[str] = "arneodo"
+    lyapunov_max: ClassVar[float] = 0.203
+    default_x0: ClassVar[tuple] = (-2.7515698, 0.19079818, 3.4703629)
+    default_dt: ClassVar[float] = 0.04
+    reference_lyapunov: ClassVar[float] = 0.2429
+    citation: ClassVar[str] = "Arneodo, Coullet & Tresser (1980), Physics Letters A 79"
+
+    def f(self, x):
+        X, Y, Z = _xyz(x)
+        return _stack(Y, Z, -self.a * X - self.b * Y - self.c * Z + self.d * X**3)
+
+
+@dataclass(frozen=True)
+class GenesioTesi(PanelFlow):
+    """Genesio & Tesi (1992): ẋ = y, ẏ = z, ż = −cx − by − az + x²."""
+
+    a: float = 0.44
+    b: float = 1.1
+    c: float = 1.0
+    name: ClassVar[str] = "genesio_tesi"
+    lyapunov_max: ClassVar[float] = 0.111
+    default_x0: ClassVar[tuple] = (-0.053772565, -0.26162564, 0.33501557)
+    default_dt: ClassVar[float] = 0.08
+    reference_lyapunov: ClassVar[float] = 0.0997
+    citation: ClassVar[str] = "Genesio & Tesi (1992), Automatica 28"
+
+    def f(self, x):
+        X, Y, Z = _xyz(x)
+        return _stack(Y, Z, -self.c * X - self.b * Y - self.a * Z + X**2)
+
+
+@dataclass(frozen=True)
+class Finance(PanelFlow):
+    """Finance system (Cai & Huang 2007): ẋ = (1/b − a)x + z + xy, ẏ = −by − x²,
+    ż = −x − cz."""
+
+    a: float = 0.001
+    b: float = 0.2
+    c: float = 1.1
+    name: ClassVar[str] = "finance"
+    lyapunov_max: ClassVar[float] = 0.098
+    default_x0: ClassVar[tuple] = (-0.51664739, -3.9568707, 0.0012893581)
+    default_dt: ClassVar[float] = 0.13
+    reference_lyapunov: ClassVar[float] = 0.1071
+    citation: ClassVar[str] = "Cai & Huang (2007), Int. J. Nonlinear Science 3"
+
+    def f(self, x):
+        X, Y, Z = _xyz(x)
+        return _stack((1 / self.b - self.a) * X + Z + X * Y, -self.b * Y - X**2,
+                      -X - self.c * Z)
+
+
+@dataclass(frozen=True)
+class Hadley(PanelFlow):
+    """Hadley circulation: ẋ = −y² − z² − ax + af, ẏ = xy − bxz − y + g,
+    ż = bxy + xz − z."""
+
+    a: float = 0.2
+    b: float = 4.0
+    f_: float = 9.0
+    g: float = 1.0
+    name: ClassVar[str] = "hadley"
+    lyapunov_max: ClassVar[float] = 0.208
+    default_x0: ClassVar[tuple] = (1.3664423, 0.9309146, 0.64283417)
+    default_dt: ClassVar[float] = 0.02
+    reference_lyapunov: ClassVar[float] = 0.3117
+    citation: ClassVar[str] = "Hadley (1735); dysts' three-variable convective-cell model"
+
+    def f(self, x):
+        X, Y, Z = _xyz(x)
+        return _stack(-Y**2 - Z**2 - self.a * X + self.a * self.f_,
+                      X * Y - self.b * X * Z - Y + self.g, self.b * X * Y + X * Z - Z)
+
+
+@dataclass(frozen=True)
+class ChenLee(PanelFlow):
+    """Chen & Lee (2004), rigid body with feedback: ẋ = ax − yz, ẏ = by + xz,
+    ż = cz + xy/3."""
+
+    a: float = 5.0
+    b: float = -10.0
+    c: float = -0.38
+    name: ClassVar[str] = "chen_lee"
+    lyapunov_max: ClassVar[float] = 0.141
+    default_x0: ClassVar[tuple] = (0.17177112, 0.10360479, 6.2553878)
+    default_dt: ClassVar[float] = 0.04
+    reference_lyapunov: ClassVar[float] = 0.1646
+    citation: ClassVar[str] = "Chen & Lee (2004), Chaos, Solitons & Fractals"
+
+    def f(self, x):
+        X, Y, Z = _xyz(x)
+        return _stack(self.a * X - Y * Z, self.b * Y + X * Z, self.c * Z + X * Y / 3)
+
+
+PANEL = (Chen, Chua, Dadras, Halvorsen, Aizawa, Arneodo, GenesioTesi, Finance, Hadley,
+         ChenLee)
+
+
 SYSTEMS: dict[str, type[System]] = {
     cls.name: cls
     for cls in (Lorenz63, Rossler, Lorenz96, VanDerPol, Duffing, Pendulum, SlowManifold,
-                Logistic, Tent, Henon)
+                Logistic, Tent, Henon, *PANEL)
 }
 _ALIASES = {"duffing_undamped": ("duffing", {"delta": 0.0}), "lorenz": ("lorenz63", {}),
             "vdp": ("van_der_pol", {})}

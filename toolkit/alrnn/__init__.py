@@ -16,10 +16,14 @@ from .evaluate import Evaluation, evaluate
 from .explore import explore
 from .model import ALRNN, region_bits, region_ids
 from .pretrained import PRETRAINED, load_pretrained
+from .reconstruct import (Reconstruction, ReconstructionFailed, bounded_run, delay_embed,
+                          reconstruct)
 from .symbolic import SymbolicCode, region_label, symbolic_code, topological_entropy
 from .train import free_run_scores, train
 
 __all__ = ["ALRNN", "train", "free_run_scores", "symbolic_code", "SymbolicCode",
            "topological_entropy", "region_label", "region_ids", "region_bits",
            "find_cycles", "Cycle", "CycleSet", "evaluate", "Evaluation",
-           "load_pretrained", "PRETRAINED", "explore", "calibrate", "Calibration"]
+           "load_pretrained", "PRETRAINED", "explore", "calibrate", "Calibration",
+           "reconstruct", "Reconstruction", "ReconstructionFailed", "delay_embed",
+           "bounded_run"]
