@@ -26,12 +26,13 @@ def test_explorer_builds_and_reacts_headless():
     assert len(box.cycles) == len(find_cycles(model, 3, latent=latent))
     region = int(box.code.regions[0])
     box.region.value = region
-    assert box.stream.contents["region"] == region
+    assert box.region_stream.contents["region"] == region
     assert "#ffe9a8" in box.table.value
     box.window.value = (50, 250)
-    assert (box.stream.contents["start"], box.stream.contents["stop"]) == (50, 250)
+    assert (box.window_stream.contents["start"], box.window_stream.contents["stop"]) == \
+        (50, 250)
     for dmap in box.dmaps:
-        hv.render(dmap[()])
+        hv.render(dmap[()] if isinstance(dmap, hv.DynamicMap) else dmap)
 
 
 def test_explorer_bad_input():

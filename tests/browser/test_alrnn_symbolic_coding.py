@@ -1,5 +1,5 @@
-"""notebooks/alrnn_symbolic_coding.ipynb in JupyterLab + Chromium: runs clean, every explorer widget moves
-its plot, nothing is fetched from the network."""
+"""notebooks/alrnn_symbolic_coding.ipynb in JupyterLab + Chromium: runs clean, every explorer
+widget moves its plot, nothing is fetched from the network."""
 
 import pytest
 from lab_helpers import run_curated

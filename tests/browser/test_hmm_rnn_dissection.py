@@ -1,5 +1,5 @@
-"""notebooks/hmm_rnn_dissection.ipynb in JupyterLab + Chromium: runs clean, every explorer widget moves
-its plot, nothing is fetched from the network."""
+"""notebooks/hmm_rnn_dissection.ipynb in JupyterLab + Chromium: runs clean, every explorer
+widget moves its plot, nothing is fetched from the network."""
 
 import pytest
 from lab_helpers import run_curated

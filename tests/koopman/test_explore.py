@@ -26,13 +26,14 @@ def test_explorer_shows_what_the_public_calls_compute(box):
 
 def test_selecting_an_eigenvalue_shows_its_eigenfunction(box):
     box.controls["eigenvalue"].value = 2
-    assert box.stream.contents["k"] == 2
+    assert box.streams["eigenfunction"].contents["k"] == 2
     pts = box.dmaps["eigenfunction"][()]
     spec = box.spectrum()
     x = tk.systems.trajectory("van_der_pol", 1500, dt=0.01)
     phi = spec.eigenfunctions(x)[:, 2].real
     scale = np.max(np.abs(spec.eigenfunctions(x)[:, 2]))
-    np.testing.assert_allclose(pts.dimension_values("real"), phi / scale)
+    np.testing.assert_allclose(pts.dimension_values("φ"), phi / scale)
+    assert "(real part)" in pts.opts.get().kwargs["title"]
 
 
 def test_changing_dictionary_size_and_threshold_updates(box):
@@ -44,7 +45,7 @@ def test_changing_dictionary_size_and_threshold_updates(box):
     box.controls["dictionary"].value = "monomials"
     assert box.spectrum().dictionary.degree == 4   # C(6, 4) = 15 ≤ 16
     box.controls["observable"].value = 1
-    assert box.stream.contents["observable"] == 1
+    assert box.streams["measure"].contents["observable"] == 1
 
 
 def test_explorer_accepts_data():

@@ -29,8 +29,9 @@ def explore(model: ALRNN, data=None, *, n_steps: int = 5000, max_period: int = 4
     draws the window on the attractor; a region selector highlights one region in
     every view.
 
-    The returned VBox keeps handles for headless use: ``box.stream`` (the HoloViews
-    stream), ``box.window`` and ``box.region`` (the controls), ``box.code`` (the
+    The returned VBox keeps handles for headless use: ``box.window_stream`` and
+    ``box.region_stream`` (the HoloViews streams; each control redraws only the layers
+    it changes), ``box.window`` and ``box.region`` (the controls), ``box.code`` (the
     :class:`SymbolicCode`), ``box.cycles`` (the :class:`CycleSet`), ``box.table``.
     """
     import holoviews as hv
@@ -69,34 +70,50 @@ def explore(model: ALRNN, data=None, *, n_steps: int = 5000, max_period: int = 4
     options = [("all regions", -1)] + [(f"{region_label(r, model.P)} (region {r})", int(r))
                                        for r in code.regions]
     region = widgets.Dropdown(options=options, value=-1, description="region")
-    View = hv.streams.Stream.define("View", start=0, stop=length0, region=-1)
-    stream = View()
+    # Two streams, so that a control redraws only what it changes: the window moves a
+    # short path and the raster; the region recolours the attractor, raster and graph.
+    # The grey data and the cycles are static layers, drawn once.
+    Window = hv.streams.Stream.define("Window", start=0, stop=length0)
+    Region = hv.streams.Stream.define("Region", region=-1)
+    window_stream, region_stream = Window(), Region()
+    kdims = [labels[dims[0]], labels[dims[1]]]
 
     def highlight(r):
         return None if r is None or int(r) < 0 else int(r)
 
-    def attractor(start, stop, region):
-        layers = []
-        if data is not None:
-            step = max(1, len(data) // 10_000)
-            layers.append(hv.Points(data[::step][:, list(dims)],
-                                    kdims=[labels[dims[0]], labels[dims[1]]]).opts(
-                color="#cccccc", size=1))
-        portrait = code.portrait(dims, labels=labels, highlight=highlight(region),
-                                 window=(start, stop), title="model attractor by region")
-        layers.append(portrait)
-        if len(cycles):
-            layers.append(cycles.plot(dims=dims, labels=labels))
-        return hv.Overlay(layers).opts(title="attractor by region; cycles (○ stable, × unstable)",
-                                       show_legend=False)
+    def by_region(region):
+        return code.portrait(dims, labels=labels, highlight=highlight(region),
+                             title="attractor by region")
+
+    def window_path(start, stop):
+        seg = code.observed[max(start, 0):max(stop, start + 2)][:, list(dims)]
+        return hv.Path([seg], kdims=kdims, label="time window").opts(
+            color="black", line_width=1.2)
 
     def raster(start, stop, region):
-        return code.raster(start, max(stop - start, 2), highlight=highlight(region))
+        return code.raster(start, max(stop - start, 2), highlight=highlight(region)).opts(
+            xlabel="time (steps)")
 
-    def transitions(start, stop, region):
+    def transitions(region):
         return code.graph_view(highlight=highlight(region))
 
-    dmaps = [hv.DynamicMap(f, streams=[stream]) for f in (attractor, transitions, raster)]
+    layers = []
+    if data is not None:
+        step = max(1, len(data) // 5_000)
+        layers.append(hv.Points(data[::step][:, list(dims)], kdims=kdims,
+                                label="data").opts(color="#cccccc", size=1))
+    layers.append(hv.DynamicMap(by_region, streams=[region_stream]))
+    if len(cycles):
+        layers.append(cycles.plot(dims=dims, labels=labels))
+    layers.append(hv.DynamicMap(window_path, streams=[window_stream]))
+    attractor = layers[0]
+    for layer in layers[1:]:
+        attractor = attractor * layer
+    attractor = attractor.opts(hv.opts.Overlay(
+        title="attractor by region (★ fixed points; cycles ○ stable, × unstable)",
+        width=460, height=400, legend_position="right"))
+    dmaps = [attractor, hv.DynamicMap(transitions, streams=[region_stream]),
+             hv.DynamicMap(raster, streams=[window_stream, region_stream])]
     table = widgets.HTML()
 
     def render_table(r):
@@ -112,10 +129,10 @@ def explore(model: ALRNN, data=None, *, n_steps: int = 5000, max_period: int = 4
 
     def on_window(change):
         a, b = change["new"]
-        stream.event(start=int(a), stop=int(b))
+        window_stream.event(start=int(a), stop=int(b))
 
     def on_region(change):
-        stream.event(region=int(change["new"]))
+        region_stream.event(region=int(change["new"]))
         render_table(int(change["new"]))
 
     window.observe(on_window, names="value")
@@ -127,6 +144,7 @@ def explore(model: ALRNN, data=None, *, n_steps: int = 5000, max_period: int = 4
         f"{code.topological_entropy:.3f} nats/step; {len(cycles)} cycles up to period "
         f"{max_period} ({'all' if cycles.complete else 'SCYFI search, not exhaustive'}).")
     box = widgets.VBox([controls, summary, figures, as_widget(dmaps[2]), table])
-    box.stream, box.window, box.region = stream, window, region
+    box.window_stream, box.region_stream = window_stream, region_stream
+    box.window, box.region = window, region
     box.code, box.cycles, box.table, box.dmaps = code, cycles, table, dmaps
     return box

@@ -99,10 +99,22 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
                                    description="show", style=style)
     status = widgets.HTML()
 
-    Params = hv.streams.Stream.define("Params", system=system, kind=dictionary,
-                                      size=int(size), eps=float(eps), k=0, observable=0,
-                                      part="real")
-    stream = Params()
+    # One stream per view with only what that view shows, so that a control redraws
+    # only the views it changes (the eigenvalue choice leaves the spectral measure alone).
+    state = dict(system=system, kind=dictionary, size=int(size), eps=float(eps), k=0,
+                 observable=0, part="real")
+    keys = {"eigenvalues": ("system", "kind", "size", "eps", "k"),
+            "eigenfunction": ("system", "kind", "size", "k", "part"),
+            "measure": ("system", "observable")}
+    streams = {name: hv.streams.Stream.define(name.title(), **{k: state[k] for k in ks})()
+               for name, ks in keys.items()}
+
+    def emit(**changes):
+        for name, s in streams.items():
+            sub = {k: v for k, v in changes.items()
+                   if k in keys[name] and s.contents[k] != v}
+            if sub:
+                s.event(**sub)
 
     def refresh_choices():
         try:
@@ -126,17 +138,17 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
 
     def on_data_change(_):
         refresh_choices()
-        stream.event(system=w_system.value, kind=w_kind.value, size=w_size.value,
+        emit(system=w_system.value, kind=w_kind.value, size=w_size.value,
                      k=w_eig.value or 0, observable=w_obs.value or 0)
 
     for w in (w_system, w_kind, w_size):
         w.observe(on_data_change, names="value")
-    w_eps.observe(lambda ch: (refresh_status(), stream.event(eps=ch["new"])), names="value")
-    w_eig.observe(lambda ch: ch["new"] is not None and stream.event(k=ch["new"]),
+    w_eps.observe(lambda ch: (refresh_status(), emit(eps=ch["new"])), names="value")
+    w_eig.observe(lambda ch: ch["new"] is not None and emit(k=ch["new"]),
                   names="value")
-    w_obs.observe(lambda ch: ch["new"] is not None and stream.event(observable=ch["new"]),
+    w_obs.observe(lambda ch: ch["new"] is not None and emit(observable=ch["new"]),
                   names="value")
-    w_part.observe(lambda ch: stream.event(part=ch["new"]), names="value")
+    w_part.observe(lambda ch: emit(part=ch["new"]), names="value")
 
     def refresh_status():
         spec = cache.get(("spec", w_system.value, w_kind.value, w_size.value))
@@ -149,23 +161,28 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
     def message(text):
         return hv.Text(0, 0, text).opts(xaxis=None, yaxis=None)
 
-    def eigenvalue_view(system, kind, size, eps, k, observable, part):
+    def eigenvalue_view(system, kind, size, eps, k):
         try:
             ps = pseudo(system, kind, size)
             spec = spectrum(system, kind, size)
         except (ValueError, RuntimeError) as exc:
             return message(str(exc))
         levels = sorted({float(eps), 1e-2, 1e-1})
-        view = ps.plot(levels=levels, eps=eps, title=f"{system}: eigenvalues and τ_N")
+        view = ps.plot(levels=levels, eps=eps)
         if 0 <= k < len(spec):
             lam = spec.eigenvalues[k]
             view = view * hv.Points([(lam.real, lam.imag)], ["Re z", "Im z"],
                                     label="selected").opts(size=16, fill_alpha=0,
                                                            line_color=viz.PALETTE[3],
                                                            line_width=3)
-        return view
+        # a square frame (the unit circle round), the legend inside, below the circle
+        return view.opts(hv.opts.Image(frame_width=270, frame_height=270, aspect=None,
+                                       data_aspect=None),
+                         hv.opts.Overlay(title=f"{system}: eigenvalues over log10 τ_N",
+                                         legend_position="bottom_left", fontsize={
+                             "legend": "8pt", "title": "10pt"}))
 
-    def eigenfunction_view(system, kind, size, eps, k, observable, part):
+    def eigenfunction_view(system, kind, size, k, part):
         try:
             spec = spectrum(system, kind, size)
         except (ValueError, RuntimeError) as exc:
@@ -174,21 +191,35 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
         if not 0 <= k < len(spec):
             return message("no eigenvalue selected")
         dims = (0, 2) if x.shape[1] >= 3 else (0, 1)
-        return spec.plot_eigenfunction(k, x, part=part, dims=dims)
+        el = spec.plot_eigenfunction(k, x, part=part, dims=dims)
+        lam = spec.eigenvalues[k]
+        # one value name for every part: Bokeh keeps a colour bar's first title, so the
+        # part shown is named in the plot title instead
+        return el.redim(**{part: "φ"}).opts(
+            color="φ", title=f"φ_{k} ({part} part), λ = {lam.real:.3f}{lam.imag:+.3f}i",
+            width=420, height=360)
 
-    def measure_view(system, kind, size, eps, k, observable, part):
+    def measure_view(system, observable):
         x, step = trajectory(system)
+        key = ("nu", system, observable)
         try:
-            nu = spectral_measure(x, observable, dt=step, remove_mean=False)
+            if key not in cache:
+                cache[key] = spectral_measure(x, observable, dt=step, remove_mean=False)
         except ValueError as exc:
             return message(str(exc))
-        return nu.plot(frequency=True, title=f"spectral measure of x{observable}")
+        nu = cache[key]
+        return nu.plot(frequency=True, title=f"{system}: spectral measure of x{observable}")
 
-    dmaps = {name: hv.DynamicMap(fn, streams=[stream]) for name, fn in
+    dmaps = {name: hv.DynamicMap(fn, streams=[streams[name]]) for name, fn in
              (("eigenvalues", eigenvalue_view), ("eigenfunction", eigenfunction_view),
               ("measure", measure_view))}
+    # each system has its own scales: axes follow every frame
+    dmaps["measure"] = dmaps["measure"].opts(hv.opts.Curve(framewise=True),
+                                             hv.opts.Spikes(framewise=True))
+    dmaps["eigenfunction"] = dmaps["eigenfunction"].opts(hv.opts.Points(framewise=True),
+                                                         hv.opts.Scatter(framewise=True))
     refresh_choices()
-    stream.event(k=w_eig.value or 0, observable=w_obs.value or 0)
+    emit(k=w_eig.value or 0, observable=w_obs.value or 0)
 
     controls = widgets.VBox([widgets.HBox([w_system, w_kind]), widgets.HBox([w_size, w_eps]),
                              status, widgets.HBox([w_eig, w_obs]), w_part])
@@ -198,7 +229,7 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
         viz.as_widget(dmaps["measure"])])
     box = widgets.VBox([controls, plots])
     # handles for headless use and tests
-    box.stream, box.dmaps, box.status = stream, dmaps, status
+    box.streams, box.dmaps, box.status = streams, dmaps, status
     box.controls = {"system": w_system, "dictionary": w_kind, "size": w_size, "eps": w_eps,
                     "eigenvalue": w_eig, "observable": w_obs, "part": w_part}
     box.spectrum = lambda: spectrum(w_system.value, w_kind.value, w_size.value)
