@@ -115,9 +115,14 @@ def _as_trajectories(data, *, embed, lag, transient):
         one_d = x.ndim == 1 or x.shape[1] == 1
         if one_d and embed != 1:
             dim = 3 if embed is None else embed
-            if info["lag"] is None:
-                info["lag"] = autocorrelation_lag(x.reshape(-1)) if lag is None else lag
-            x = delay_embed(x.reshape(-1), dim, info["lag"])
+            try:
+                if info["lag"] is None:
+                    info["lag"] = autocorrelation_lag(x.reshape(-1)) if lag is None else lag
+                x = delay_embed(x.reshape(-1), dim, info["lag"])
+            except ValueError as exc:  # name the argument as the caller knows it
+                text = str(exc)
+                raise ValueError(f"{name}: {text[3:]}" if text.startswith("x: ") else text) \
+                    from None
             info.update(embedded=True, embed_dim=dim)
         elif embed not in (None, 1) and not one_d:
             raise ValueError(f"embed: delay embedding is for 1-D series; {name} already has "
@@ -132,7 +137,7 @@ def _as_trajectories(data, *, embed, lag, transient):
 def _split(trajectories, holdout, min_train, min_test):
     """Training heads and held-out tails of every trajectory long enough to split."""
     train, test = [], []
-    for i, x in enumerate(trajectories):
+    for x in trajectories:
         n_test = int(round(holdout * len(x)))
         if len(x) - n_test >= min_train and n_test >= min_test:
             train.append(x[: len(x) - n_test])
@@ -189,9 +194,15 @@ def bounded_run(model: ALRNN, starts, n_steps: int = 100_000, *, box: float = 3.
     its extent on each side, per observed dimension. Returns ``ok``, ``max_excursion``
     (the largest distance outside the data range in units of the extent: 0 inside),
     ``finite``, ``collapsed`` (the last tenth of some orbit barely moves: std < 2% of the
-    data's) and ``first_exit`` (the first step any orbit left the box, −1 if none).
+    data's) and ``first_exit`` (the first step any orbit left the box, −1 if none; orbits
+    longer than 20,000 steps are looked at every ``n_steps // 20_000`` steps). ``device``
+    as in :func:`reconstruct`: None or ``"cpu"`` iterate in numpy, ``"cuda"`` or a
+    ``torch.device`` in batched torch.
     """
     starts = as_array(starts, "starts", ndim=2)
+    n_steps = positive(n_steps, "n_steps", integer=True)
+    box = float(positive(box, "box"))
+    device = None if device is None else _resolve_device(device)
     ref = starts if reference is None else as_array(reference, "reference", ndim=2)
     ref_z = model.normalize(ref)
     lo, hi = ref_z.min(0), ref_z.max(0)
@@ -273,14 +284,23 @@ def _train_one(job):
             kept.sort(key=lambda k: k[0])
             del kept[n_keep:]
 
+    max_batches = job.get("max_batches")
+    if max_batches is not None:
+        # a batch budget: the learning-rate schedule follows the batch count alone (with
+        # max_seconds it follows elapsed time too, which differs from run to run); the
+        # wall-time share still ends training, through should_stop
+        kwargs = {**kwargs, "n_epochs": int(max_batches), "batches_per_epoch": 1}
+
     def should_stop():
+        if max_batches is not None and time.perf_counter() - t0 > seconds:
+            return True
         return stop is not None and stop.is_set()
 
     error, meta = None, {}
     try:
-        hist = train(model, data, dt=dt, max_seconds=seconds, seed=seed, progress=False,
-                     on_divergence="stop", should_stop=should_stop, on_log=on_log,
-                     **kwargs)
+        hist = train(model, data, dt=dt, max_seconds=None if max_batches else seconds,
+                     seed=seed, progress=False, on_divergence="stop",
+                     should_stop=should_stop, on_log=on_log, **kwargs)
         meta = {k: v for k, v in hist.meta.items() if isinstance(v, int | float | str)}
     except Exception as exc:  # noqa: BLE001 - reported, not fatal for the other seeds
         error = f"{type(exc).__name__}: {exc}"
@@ -411,7 +431,8 @@ def reconstruct(data, dt: float, P: int = 2, M: int = 20, *, budget_s: float = 3
                 embed: int | None = None, lag: int | None = None, transient: int = 0,
                 holdout: float = 0.2, calibration: str | bool = "auto",
                 check_steps: int = 100_000, box: float = 3.0, train_kwargs: dict | None = None,
-                score_steps: int = 20_000, progress: bool = True) -> Reconstruction:
+                score_steps: int = 20_000, max_batches: int | None = None,
+                progress: bool = True) -> Reconstruction:
     """Reconstruct the dynamics behind ``data`` with an AL-RNN, within ``budget_s`` seconds.
 
     Parameters
@@ -441,11 +462,16 @@ def reconstruct(data, dt: float, P: int = 2, M: int = 20, *, budget_s: float = 3
         defaults: sparse TF, τ 16, sequences of 200, batch 64, lr 3e-3 → 3e-5, teacher
         noise 0.01, selection by D_stsp + 10·D_H every 250 batches).
     score_steps : length of the held-out free runs that rank candidates.
+    max_batches : if given, every seed trains for at most this many batches (its share of
+        the budget still ends it earlier), with the learning rate decayed over the batches
+        rather than over wall time: then the same seeds give the same model, as long as
+        every seed reaches ``max_batches`` within the budget and ``calibration=False``
+        (calibration runs CMA-ES generations until its deadline).
     progress : show a progress bar over the budget.
 
     Returns a :class:`Reconstruction` (``.model``, ``.plot()``, ``.to_frame()``). Training
     follows wall time, so results depend on machine speed and load; with the same seeds
-    and an equal number of training batches they are reproducible. Raises
+    and ``max_batches`` reached (with ``calibration=False``) they are reproducible. Raises
     :class:`ReconstructionFailed` if no candidate passes the box check.
     """
     import multiprocessing as mp
@@ -472,15 +498,33 @@ def reconstruct(data, dt: float, P: int = 2, M: int = 20, *, budget_s: float = 3
     dev = _resolve_device(device)
     settings = dict(_TRAIN_DEFAULTS)
     if train_kwargs:
-        reserved = {"max_seconds", "seed", "dt", "progress", "should_stop"} & set(train_kwargs)
+        import inspect
+
+        from .train import train
+
+        reserved = {"max_seconds", "seed", "dt", "progress", "should_stop", "on_log",
+                    "on_divergence", "model", "data"} & set(train_kwargs)
         if reserved:
             raise ValueError(f"train_kwargs: {sorted(reserved)} are set by reconstruct")
+        unknown = set(train_kwargs) - set(inspect.signature(train).parameters)
+        if unknown:
+            raise ValueError(f"train_kwargs: {sorted(unknown)} are not options of "
+                             f"toolkit.alrnn.train")
         settings.update(train_kwargs)
+    if max_batches is not None:
+        max_batches = positive(max_batches, "max_batches", integer=True)
+        if train_kwargs and {"n_epochs", "batches_per_epoch"} & set(train_kwargs):
+            raise ValueError("max_batches: give either max_batches or n_epochs/"
+                             "batches_per_epoch in train_kwargs, not both")
     seq_len = int(settings["seq_len"])
 
     trajectories, embedding = _as_trajectories(data, embed=embed, lag=lag,
                                                transient=transient)
     N = trajectories[0].shape[1]
+    spread = np.concatenate(trajectories).std(0)
+    if np.any(spread <= 0):
+        raise ValueError(f"data: columns {np.flatnonzero(spread <= 0).tolist()} are constant; "
+                         f"nothing to reconstruct there")
     if N > M:
         raise ValueError(f"M: {M} latent units cannot observe {N} dimensions")
     if P > M - N and P > 0:
@@ -508,7 +552,7 @@ def reconstruct(data, dt: float, P: int = 2, M: int = 20, *, budget_s: float = 3
     ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
     stop = ctx.Manager().Event() if n_workers > 1 else None
     jobs = [dict(data=train_data, M=M, P=P, dt=dt, seconds=seconds, train=settings,
-                 seed=s, stop=stop) for s in seeds]
+                 seed=s, stop=stop, max_batches=max_batches) for s in seeds]
     results = []
     bar = tqdm(total=round(budget_s), desc="reconstruct", unit="s", disable=not progress,
                leave=False)
