@@ -7,13 +7,21 @@ an ipywidgets container with at least one control and at least one Bokeh plot.
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
+import shutil
+import subprocess
+import sys
 import time
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
+ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("DYNALENS_BROWSER_ARTIFACTS",
                                 Path(__file__).resolve().parent / "artifacts"))
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
@@ -67,7 +75,14 @@ FINGERPRINT_JS = """() => {
 
 # Per Bokeh document: how many rows its data sources hold (0: a blank plot; -1: a
 # document without plots, such as Panel's comm manager).
+# A document whose views all left the page (an explorer replaced a plot) is not shown:
+# it counts as no plot (-1), not as a blank one.
 ROWS_JS = """() => (window.Bokeh ? window.Bokeh.documents : []).map((doc) => {
+  const idx = window.Bokeh.index;
+  if (idx && typeof idx.get === 'function') {
+    const views = doc.roots().map((r) => idx.get(r)).filter((v) => v);
+    if (views.length && !views.some((v) => v.el && v.el.isConnected)) return -1;
+  }
   let rows = 0, plots = 0;
   for (const m of doc._all_models.values()) {
     const t = m.type || (m.constructor && m.constructor.__name__);
@@ -102,6 +117,104 @@ OVERFLOW_JS = """(o) => {
   }
   return Math.max(worst, o.scrollWidth - o.clientWidth);
 }"""
+
+
+class LabError(RuntimeError):
+    """JupyterLab could not be started."""
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def start_lab(root):
+    """JupyterLab on 127.0.0.1 serving a copy of notebooks/ and tutorials/ (in ``root``)
+    in quick mode with inline resources; yields {"base", "token", "root"}."""
+    root = Path(root)
+    for folder in ("notebooks", "tutorials"):
+        shutil.copytree(ROOT / folder, root / folder,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "_runs"))
+    # no autosave: a notebook reopened later must not bring back earlier outputs (their
+    # plots would render, and fetch, before the fresh run replaces them)
+    settings = root / ".settings" / "@jupyterlab" / "docmanager-extension"
+    settings.mkdir(parents=True)
+    (settings / "plugin.jupyterlab-settings").write_text('{"autosave": false}')
+    # nor the "fetch Jupyter news?" toast over the outputs in screenshots
+    news = root / ".settings" / "@jupyterlab" / "apputils-extension"
+    news.mkdir(parents=True)
+    (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
+    port, token = _free_port(), secrets.token_hex(16)
+    env = {**os.environ, "DYNALENS_QUICK": "1", "DYNALENS_INLINE": "1",
+           "JUPYTER_CONFIG_DIR": str(root / ".config"), "JUPYTER_RUNTIME_DIR": str(root / ".rt"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(root / ".ws"),
+           "JUPYTERLAB_SETTINGS_DIR": str(root / ".settings")}
+    log = open(root / "lab.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+         f"--IdentityProvider.token={token}", "--allow-root", f"--ServerApp.root_dir={root}",
+         "--LabApp.news_url=None", "--ServerApp.disable_check_xsrf=False"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    raise LabError("JupyterLab exited: "
+                                   f"{(root / 'lab.log').read_text()[-3000:]}") from None
+                if time.time() > deadline:
+                    raise LabError("JupyterLab did not start: "
+                                   f"{(root / 'lab.log').read_text()[-3000:]}") from None
+                time.sleep(0.5)
+        yield {"base": base, "token": token, "root": root}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def shutdown_kernels(lab):
+    """Stop every kernel of ``lab`` (each notebook test starts one)."""
+    base, token = lab["base"], lab["token"]
+    try:
+        with urllib.request.urlopen(f"{base}/api/kernels?token={token}", timeout=10) as r:
+            kernels = json.load(r)
+        for k in kernels:
+            req = urllib.request.Request(f"{base}/api/kernels/{k['id']}?token={token}",
+                                         method="DELETE")
+            urllib.request.urlopen(req, timeout=20).close()
+    except OSError:
+        pass
+
+
+@contextmanager
+def chromium_page(executable, width=1400, height=1000):
+    """A headless Chromium page (Playwright), ``width`` px wide like a laptop screen."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(executable), headless=True,
+            args=["--disable-dev-shm-usage", "--disable-gpu", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--disable-quic"])
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.set_default_timeout(60_000)
+            yield page
+        finally:
+            browser.close()
 
 
 def wait_for(page, predicate, timeout, what, interval=200):
@@ -142,9 +255,11 @@ class Watch:
 def open_and_run(page, lab, notebook, timeout=400):
     """Open ``notebook`` (path under the lab root), run all cells, fail on error output."""
     page.goto(f"{lab['base']}/lab/tree/{notebook}?token={lab['token']}&reset")
-    page.wait_for_selector(".jp-Notebook .jp-CodeCell")
+    page.wait_for_selector(".jp-Notebook .jp-Cell")
     page.wait_for_selector("text=| Idle", timeout=120_000)
     assert page.locator(".jp-Dialog").count() == 0, "a dialog opened (missing kernelspec?)"
+    if page.locator(".jp-Notebook .jp-CodeCell").count() == 0:
+        return   # markdown only (the index): rendering it is the whole run
     page.click(".lm-MenuBar-itemLabel:text-is('Run')")
     page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
 
@@ -353,7 +468,7 @@ def exercise_notebook(page, lab, notebook, *, name, deferred=(), run_button=None
                                                timeout=120))
                     assert len(states) < 3 or control.is_disabled(), \
                         f"{tag}: curves only changed after the run"
-                wait_for(page, lambda: not control.is_disabled(), 400,
+                wait_for(page, lambda c=control: not c.is_disabled(), 400,
                          f"{tag}: the {label} run to end", interval=1000)
                 t_last = time.perf_counter()
             else:
@@ -379,8 +494,6 @@ def exercise_notebook(page, lab, notebook, *, name, deferred=(), run_button=None
 
 def run_curated(lab_page, notebook, **kw):
     """One curated notebook's browser test; in-browser latencies go to ARTIFACTS."""
-    import json
-
     page, lab = lab_page
     name = Path(notebook).stem
     record = []

@@ -110,7 +110,7 @@ def explore(model: ALRNN, data=None, *, n_steps: int = 5000, max_period: int = 4
     for layer in layers[1:]:
         attractor = attractor * layer
     attractor = attractor.opts(hv.opts.Overlay(
-        title="attractor by region (★ fixed points; cycles ○ stable, × unstable)",
+        title="attractor by region",
         width=460, height=400, legend_position="right"))
     dmaps = [attractor, hv.DynamicMap(transitions, streams=[region_stream]),
              hv.DynamicMap(raster, streams=[window_stream, region_stream])]
@@ -142,7 +142,9 @@ def explore(model: ALRNN, data=None, *, n_steps: int = 5000, max_period: int = 4
     summary = widgets.HTML(
         f"<b>{code.n_regions}</b> of {2 ** model.P} regions visited; topological entropy "
         f"{code.topological_entropy:.3f} nats/step; {len(cycles)} cycles up to period "
-        f"{max_period} ({'all' if cycles.complete else 'SCYFI search, not exhaustive'}).")
+        f"{max_period} ({'all' if cycles.complete else 'SCYFI search, not exhaustive'}). "
+        "On the attractor: ★ fixed points, cycles ○ stable and × unstable, the black path "
+        "the time window.")
     box = widgets.VBox([controls, summary, figures, as_widget(dmaps[2]), table])
     box.window_stream, box.region_stream = window_stream, region_stream
     box.window, box.region = window, region

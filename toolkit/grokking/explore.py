@@ -29,8 +29,9 @@ def explore(task: str = "add", p: int = 59, *, train_fraction: float = 0.4,
 
     Returns an ``ipywidgets.VBox`` with handles for headless use: ``box.controls`` (dict of
     widgets), ``box.train_button``, ``box.step_slider``, ``box.stream`` and ``box.dmap``
-    (the step stream and Fourier view of the last run), ``box.curves`` (the LiveCurves) and ``box.run`` (the last
-    :class:`~toolkit.grokking.recipes.GrokkingRun`, None before training).
+    (the step stream and Fourier view of the last run), ``box.curves`` (the LiveCurves)
+    and ``box.run`` (the last :class:`~toolkit.grokking.recipes.GrokkingRun`, None before
+    training).
     """
     import holoviews as hv
     import ipywidgets as widgets
@@ -97,9 +98,8 @@ def explore(task: str = "add", p: int = 59, *, train_fraction: float = 0.4,
     fourier_pane = widgets.Box([widgets.HTML("<i>The Fourier views of the embedding and "
                                              "the neurons appear after training.</i>")])
 
-    def on_train(_=None):
-        settings = {k: w.value for k, w in c.items() if k not in ("task", "p", "probes",
-                                                                    "n_steps")}
+    def fresh_curves():
+        # empty axes from the start, so the user sees where the curves of a run will grow
         chosen = list(c["probes"].value)
         acc = viz.LiveCurves(["train/accuracy", "test/accuracy"], ylabel="accuracy",
                              title="accuracy")
@@ -110,6 +110,11 @@ def explore(task: str = "add", p: int = 59, *, train_fraction: float = 0.4,
         plots.children = [widgets.HBox([viz.as_widget(acc.view()),
                                         viz.as_widget(loss.view())]),
                           viz.as_widget(extra.view())]
+
+    def on_train(_=None):
+        settings = {k: w.value for k, w in c.items() if k not in ("task", "p", "probes",
+                                                                    "n_steps")}
+        fresh_curves()
         button.disabled = True
         status.value = "training…"
         try:
@@ -145,6 +150,7 @@ def explore(task: str = "add", p: int = 59, *, train_fraction: float = 0.4,
                                            c["weight_decay"], c["lr"]]),
                              widgets.VBox([c["activation"], c["output_scale"], c["n_steps"],
                                            c["probes"]])])
+    fresh_curves()
     box.children = [controls, widgets.HBox([button, status]), plots, step_slider, fourier_pane]
     box.controls, box.train_button, box.step_slider = c, button, step_slider
     box.stream = box.dmap = None   # set by each run
