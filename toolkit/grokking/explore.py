@@ -134,9 +134,12 @@ def explore(task: str = "add", p: int = 59, *, train_fraction: float = 0.4,
             button.disabled = False
         from .summary import steps_to_grok
 
+        def reached(step):
+            return f"step {step}" if step is not None else "not reached"
+
         g = steps_to_grok(history)
         status.value = (f"{history.meta['steps_run']} steps in {history.meta['seconds']:.1f} s"
-                        f" — train 99% at {g.train}, test 99% at {g.test}")
+                        f" — train 99% at {reached(g.train)}, test 99% at {reached(g.test)}")
         steps = sorted(run.snapshots)
         box.stream = None   # the previous run's view is dropped below
         step_slider.options = steps
