@@ -91,6 +91,32 @@ def test_generate_in_data_units_and_latent():
     np.testing.assert_allclose(m.generate(x0, 10, transient=5), x[5:15])
 
 
+def test_generate_warns_at_the_step_the_orbit_leaves_finite_values():
+    """z ↦ 10 z from x0 = 1 reaches 1e308 at step 308 and overflows at step 309 (1e10:
+    step 299); from 0 it stays at 0."""
+    import warnings
+
+    from toolkit.alrnn.model import OrbitDiverged
+
+    m = ALRNN.from_params([10.0], [[0.0]], [0.0], P=0, N=1)
+    with pytest.warns(OrbitDiverged, match=r"left finite values at step 309 of the returned "
+                                           r"orbit.*bounded_run.*reconstruct") as rec:
+        x = m.generate(np.array([1.0]), 400)
+    assert len(rec) == 1 and issubclass(rec[0].category, RuntimeWarning)
+    assert np.isfinite(x[308, 0]) and np.isinf(x[309, 0])     # behaviour unchanged
+    with pytest.warns(OrbitDiverged, match=r"step 299 of the returned orbit \(in 2 of 3 "
+                                           r"orbits, first in orbit 2\)"):
+        m.generate(np.array([[0.0], [1.0], [1e10]]), 400)
+    with pytest.warns(OrbitDiverged, match="step 309 of the transient"):
+        m.generate(np.array([1.0]), 10, transient=400)
+    with pytest.warns(OrbitDiverged, match=r"step 9 of the returned orbit"):
+        m.generate(np.array([1.0]), 20, transient=300)
+    with warnings.catch_warnings():                            # a finite run: no warning
+        warnings.simplefilter("error")
+        m.generate(np.array([1.0]), 300)
+        small().generate(np.array([[3.0, -1.0]]), 200)
+
+
 def test_generate_bad_input():
     m = small()
     with pytest.raises(ValueError, match="^x0"):

@@ -20,9 +20,14 @@ from torch import nn
 
 from .._checks import as_array, one_of, positive
 
-__all__ = ["ALRNN", "region_bits", "region_ids", "INITS"]
+__all__ = ["ALRNN", "region_bits", "region_ids", "INITS", "OrbitDiverged"]
 
 INITS = ("near_identity", "reference")
+
+
+class OrbitDiverged(RuntimeWarning):
+    """:meth:`ALRNN.generate`: the free run left finite values (a RuntimeWarning, so
+    ``warnings.simplefilter("ignore", RuntimeWarning)`` silences it too)."""
 
 
 def region_ids(latent, P: int) -> np.ndarray:
@@ -191,21 +196,39 @@ class ALRNN(nn.Module):
         The first returned state is the initial state itself (after ``transient`` steps,
         if given, which are dropped). With ``return_latent=True`` returns
         ``(observations, latent)``, the latent of shape (T, M) (or (B, T, M)).
+
+        If the free run leaves finite values (the model's orbit blows up), the states from
+        then on are inf/NaN and an :class:`OrbitDiverged` warning (a RuntimeWarning) names
+        the step at which it happened.
         """
         T = positive(T, "T", integer=True)
         transient = positive(transient, "transient", strict=False, integer=True)
         x0 = as_array(x0, "x0", ndim=(1, 2))
         single = x0.ndim == 1 or x0.shape[0] == 1
         z0 = self.initial_state(x0.reshape(-1, x0.shape[-1]))
-        latent = self.iterate(z0, T + transient)[:, transient:]
+        full = self.iterate(z0, T + transient)
+        latent = full[:, transient:]
         if single:
             latent = latent[0]
         obs = self.observe(latent)
-        if not np.all(np.isfinite(latent)):
+        bad = ~np.all(np.isfinite(full), axis=-1)        # (B, T + transient)
+        if bad.any():
             import warnings
 
-            warnings.warn("generate: the orbit diverged (non-finite states)", RuntimeWarning,
-                          stacklevel=2)
+            rows = np.flatnonzero(bad.any(axis=1))
+            first = bad[rows].argmax(axis=1)
+            step = int(first.min())
+            which = "" if len(bad) == 1 else (
+                f" (in {len(rows)} of {len(bad)} orbits, first in orbit "
+                f"{int(rows[first.argmin()])})")
+            where = (f"step {step} of the transient" if step < transient else
+                     f"step {step - transient} of the returned orbit")
+            warnings.warn(
+                f"generate: the free run left finite values at {where}{which}; the states "
+                f"from there on are inf/NaN. The model's orbit is unbounded from this start: "
+                f"check free runs with tk.alrnn.bounded_run(model, starts), or train with "
+                f"tk.alrnn.reconstruct, which only returns models whose 1e5-step free runs "
+                f"stay bounded", OrbitDiverged, stacklevel=2)
         return (obs, latent) if return_latent else obs
 
     # ------------------------------------------------------------------ linear pieces
