@@ -94,8 +94,8 @@ def explore(model: ALRNN, data=None, *, n_steps: int = 5000, max_period: int = 4
         return code.raster(start, max(stop - start, 2), highlight=highlight(region)).opts(
             xlabel="time (steps)")
 
-    def transitions(region):
-        return code.graph_view(highlight=highlight(region))
+    def graph_marker(region):
+        return code.graph_marker(highlight(region))
 
     layers = []
     if data is not None:
@@ -112,7 +112,7 @@ def explore(model: ALRNN, data=None, *, n_steps: int = 5000, max_period: int = 4
     attractor = attractor.opts(hv.opts.Overlay(
         title="attractor by region",
         width=460, height=400, legend_position="right"))
-    dmaps = [attractor, hv.DynamicMap(transitions, streams=[region_stream]),
+    dmaps = [attractor, code.graph_view() * hv.DynamicMap(graph_marker, streams=[region_stream]),
              hv.DynamicMap(raster, streams=[window_stream, region_stream])]
     table = widgets.HTML()
 

@@ -245,20 +245,23 @@ class SymbolicCode(Result):
 
     def graph_view(self, *, highlight: int | None = None):
         """The transition graph, edge width by count; ``highlight`` marks one region."""
-        import holoviews as hv
-
         from ..viz import graph
 
-        g = self.graph
-        el = graph(g, title=f"transitions ({self.n_regions} regions visited)")
-        if highlight is not None and int(highlight) in set(self.regions.tolist()):
+        el = graph(self.graph, title=f"transitions ({self.n_regions} regions visited)")
+        return el if highlight is None else el * self.graph_marker(highlight)
+
+    def graph_marker(self, region: int | None):
+        """A ring round ``region`` in :meth:`graph_view`'s layout (empty for None or a
+        region not visited): overlay it on a graph drawn once to move the mark cheaply."""
+        import holoviews as hv
+
+        pts = []
+        if region is not None and int(region) in set(self.regions.tolist()):
             import networkx as nx
 
-            pos = nx.circular_layout(g)
-            key = region_label(highlight, self.P)
-            el = el * hv.Points([tuple(pos[key])]).opts(size=30, color="none",
-                                                        line_color="black", line_width=3)
-        return el
+            pos = nx.circular_layout(self.graph)
+            pts = [tuple(pos[region_label(region, self.P)])]
+        return hv.Points(pts).opts(size=30, color="none", line_color="black", line_width=3)
 
     def plot(self, dims=(0, 1), *, labels=None):
         """Region-coloured portrait, transition graph, transition heatmap and raster."""
