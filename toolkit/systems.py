@@ -538,7 +538,8 @@ class Chen(PanelFlow):
     default_x0: ClassVar[tuple] = (3.2689697, 5.2990458, 19.435349)
     default_dt: ClassVar[float] = 0.008
     reference_lyapunov: ClassVar[float] = 2.0471
-    citation: ClassVar[str] = "Chen (1997), Proc. First Int. Conf. Control of Oscillations and Chaos"
+    citation: ClassVar[str] = ("Chen (1997), Proc. First Int. Conf. Control of Oscillations "
+                               "and Chaos")
 
     def f(self, x):
         X, Y, Z = _xyz(x)

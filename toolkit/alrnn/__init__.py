@@ -14,10 +14,15 @@ from .calibrate import Calibration, calibrate
 from .cycles import Cycle, CycleSet, find_cycles
 from .evaluate import Evaluation, evaluate
 from .explore import explore
-from .model import ALRNN, region_bits, region_ids
+from .model import ALRNN, OrbitDiverged, region_bits, region_ids
 from .pretrained import PRETRAINED, load_pretrained
-from .reconstruct import (Reconstruction, ReconstructionFailed, bounded_run, delay_embed,
-                          reconstruct)
+from .reconstruct import (
+    Reconstruction,
+    ReconstructionFailed,
+    bounded_run,
+    delay_embed,
+    reconstruct,
+)
 from .symbolic import SymbolicCode, region_label, symbolic_code, topological_entropy
 from .train import free_run_scores, train
 
@@ -26,4 +31,4 @@ __all__ = ["ALRNN", "train", "free_run_scores", "symbolic_code", "SymbolicCode",
            "find_cycles", "Cycle", "CycleSet", "evaluate", "Evaluation",
            "load_pretrained", "PRETRAINED", "explore", "calibrate", "Calibration",
            "reconstruct", "Reconstruction", "ReconstructionFailed", "delay_embed",
-           "bounded_run"]
+           "bounded_run", "OrbitDiverged"]
