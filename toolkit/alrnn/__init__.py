@@ -15,6 +15,7 @@ from .cycles import Cycle, CycleSet, find_cycles
 from .evaluate import Evaluation, evaluate
 from .explore import explore
 from .model import ALRNN, OrbitDiverged, region_bits, region_ids
+from .panel import Panel, PanelRow, judge, run_panel, surrogate_dstsp, verdicts
 from .pretrained import PRETRAINED, load_pretrained
 from .reconstruct import (
     Reconstruction,
@@ -31,4 +32,5 @@ __all__ = ["ALRNN", "train", "free_run_scores", "symbolic_code", "SymbolicCode",
            "find_cycles", "Cycle", "CycleSet", "evaluate", "Evaluation",
            "load_pretrained", "PRETRAINED", "explore", "calibrate", "Calibration",
            "reconstruct", "Reconstruction", "ReconstructionFailed", "delay_embed",
-           "bounded_run", "OrbitDiverged"]
+           "bounded_run", "OrbitDiverged", "run_panel", "Panel", "PanelRow", "judge",
+           "surrogate_dstsp", "verdicts"]
