@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import math
 import time
 from pathlib import Path
 
@@ -103,41 +102,12 @@ def tutorial_loop(data, dt, seconds, seed=0):
 
 
 def judge(model, test, ref_lyap, surrogate_dstsp):
-    """Measures of ``model`` on the fresh trajectory, with verdicts."""
-    import warnings
-
+    """Measures of ``model`` on the fresh trajectory, with verdicts (``tk.alrnn.judge``)."""
     import toolkit as tk
-    from toolkit.metrics import power_spectrum_hellinger, state_space_divergence
 
-    T = len(test)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        gen, latent = model.generate(test[0], T, transient=T // 4, return_latent=True)
-    if not np.all(np.isfinite(gen)):
-        return dict(D_stsp=float("inf"), D_H=1.0, lyapunov_max=float("nan"), regions=0,
-                    collapsed=True, diverged=True, verdict="diverged")
-    zt, mean, std = tk.systems.standardize(test)
-    zg = (gen - mean) / std
-    dstsp = float(state_space_divergence(zt, zg))
-    dh = float(power_spectrum_hellinger(zt, zg))
-    tail = zg[-T // 10:]
-    collapsed = bool(tail.std(0).max() < 0.1)
-    try:
-        lyap = float(model.lyapunov_spectrum(20_000, z0=latent[0], transient=0,
-                                              n_exponents=1).max)
-    except RuntimeError:
-        lyap = float("nan")
-    regions = int(len(np.unique(model.regions(latent))))
-    ok_d = dstsp <= surrogate_dstsp / 3
-    ok_h = dh <= 0.2
-    ok_l = math.isfinite(ref_lyap) and abs(lyap - ref_lyap) <= 0.3 * abs(ref_lyap)
-    misses = [n for n, ok in (("D_stsp", ok_d), ("D_H", ok_h), ("collapse", not collapsed))
-              if not ok]
-    if math.isfinite(ref_lyap) and not ok_l:
-        misses.append("λ")
-    return dict(D_stsp=dstsp, D_H=dh, lyapunov_max=lyap, regions=regions,
-                collapsed=collapsed, diverged=False,
-                verdict="pass" if not misses else "miss " + ",".join(misses))
+    out = tk.alrnn.judge(model, test, lyapunov_ref=ref_lyap, surrogate=surrogate_dstsp)
+    return {k: out[k] for k in ("D_stsp", "D_H", "lyapunov_max", "regions", "collapsed",
+                                "diverged", "verdict")}
 
 
 def run_row(name, budget, out):
@@ -150,12 +120,7 @@ def run_row(name, budget, out):
     model = rep.model
     if test is None:   # the recording: judge on its held-out part, embedded as trained
         test = rep.held_out[0]
-    rng = np.random.default_rng(0)
-    zt = tk.systems.standardize(test).data
-    surrogate = rng.multivariate_normal(zt.mean(0), np.cov(zt.T), size=len(zt))
-    from toolkit.metrics import state_space_divergence
-
-    sur = float(state_space_divergence(zt, surrogate))
+    sur = tk.alrnn.surrogate_dstsp(test)
     ours = judge(model, test, ref, sur)
     t1 = time.perf_counter()
     train_x = x if rep.embedding["embedded"] is False else tk.alrnn.delay_embed(
