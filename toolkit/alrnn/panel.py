@@ -172,17 +172,17 @@ class Panel(Result):
             title = f"{r.system}: {r.verdict}"
             if np.all(np.isfinite(r.generated)):
                 gen = phase_portrait(r.generated[::step], dims=dims).opts(
-                    color=PALETTE[0 if r.passed else 3], alpha=0.7)
+                    color=PALETTE[0 if r.passed else 1], alpha=0.7)
                 portrait = (true * gen).opts(
                     title=f"{title} (D_stsp {r.D_stsp:.2f}, D_H {r.D_H:.2f})")
             else:
                 portrait = true.opts(title=f"{title} (free run diverged)")
-            panels.append(portrait.opts(width=340, height=280))
+            panels.append(portrait.opts(width=440, height=300))
             if r.code is not None:
-                panels.append(r.code.graph_view().opts(width=280, height=280))
+                panels.append(r.code.graph_view().opts(width=300, height=300))
             else:
                 panels.append(hv.Text(0, 0, r.error or "no model").opts(
-                    width=280, height=280, title=f"{r.system}: no graph", xaxis=None,
+                    width=300, height=300, title=f"{r.system}: no graph", xaxis=None,
                     yaxis=None))
         return hv.Layout(panels).cols(2).opts(shared_axes=False)
 
