@@ -147,14 +147,16 @@ def test_panel_has_ten_registered_three_dimensional_flows():
 @pytest.mark.parametrize("name", PANEL_NAMES)
 def test_panel_flow_integrates_to_a_finite_bounded_chaotic_trajectory(name):
     """2000 samples at the default dt after the default transient: finite, no drift out
-    of the range the first half spans, and not settling on a point (the last quarter
-    still moves in every coordinate)."""
+    of the range the first half spans (widened by its own extent: Arneodo's symmetric
+    attractor dwells in one lobe for the whole first half at seed 1, then visits the
+    mirror lobe), and not settling on a point (the last quarter still moves in every
+    coordinate)."""
     x = tk.systems.trajectory(name, 2000, seed=1)
     assert x.shape == (2000, 3) and np.all(np.isfinite(x))
     first, second = x[:1000], x[1000:]
     lo, hi = first.min(0), first.max(0)
     ext = hi - lo
-    assert np.all(second.min(0) >= lo - 0.5 * ext) and np.all(second.max(0) <= hi + 0.5 * ext)
+    assert np.all(second.min(0) >= lo - ext) and np.all(second.max(0) <= hi + ext)
     assert np.all(x[1500:].std(0) > 0.05 * x.std(0))
     # a different start lands on the same attractor: comparable spread per coordinate
     y = tk.systems.trajectory(name, 2000, seed=2)

@@ -121,6 +121,24 @@ def test_should_stop_ends_early_and_on_log_sees_values():
     assert h.meta["stop_reason"] == "stopped" and [s for s, _ in seen] == [5, 10, 15]
 
 
+
+def test_a_run_stopped_between_logs_logs_and_scores_its_last_step():
+    """A wall-clock stop before the first scoring step still leaves a scored best state
+    (the tutorial's 3 s train on a loaded machine once returned best_score None)."""
+    model, X, y = _problem()
+    calls = {"n": 0}
+
+    def stop():
+        calls["n"] += 1
+        return calls["n"] >= 7
+
+    h = training.fit(_sgd_step(model, X, y, 0.1), model, 1000, log_every=50, progress=False,
+                     score=lambda m: float(((m(X) - y) ** 2).mean()), score_every=50,
+                     should_stop=stop)
+    assert h.meta["stop_reason"] == "stopped" and h.meta["steps_run"] == 7
+    assert h.meta["best_step"] == 7 and h.meta["best_score"] is not None
+    assert list(h.steps) == [7] and np.isfinite(h["score"]).all() and "loss" in h
+
 def test_same_seed_same_history():
     runs = []
     for _ in range(2):

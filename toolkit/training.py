@@ -125,6 +125,38 @@ def fit(
     bar = tqdm(total=n_steps, desc=desc, disable=not progress, leave=True)
     failed_step = None
     n_log = 0
+    message = None
+
+    def record(done, loss, is_log, is_score, last):
+        """Log probes / score at step ``done``; True when the parameters went non-finite."""
+        nonlocal n_log, best_score, best_step, best_state, probe_time
+        nonlocal reason, failed_step, message, good, previous
+        t0 = time.perf_counter()
+        values = {"loss": loss}
+        if is_log:
+            n_log += 1
+            for p in probes:
+                if (n_log - 1) % p.every == 0 or last:
+                    values.update(p(model, data))
+        if is_score:
+            s = float(score(model))
+            values["score"] = s
+            if math.isfinite(s) and s < best_score:
+                best_score, best_step, best_state = s, done, snapshot(model)
+        probe_time += time.perf_counter() - t0
+        if not _finite_params(model):
+            reason, failed_step = "diverged", done
+            recorder.log(done, values)
+            message = (f"training diverged at step {done}: parameters are no longer "
+                       f"finite. The model holds its last good state (step {good[0]}).")
+            return True
+        previous, good = good, (done, snapshot(model))
+        recorder.log(done, values)
+        bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
+        if on_log is not None:
+            on_log(done, values)
+        return False
+
     try:
         for i in range(n_steps):
             loss = step(i)
@@ -144,37 +176,19 @@ def fit(
                 break
             is_log = done % log_every == 0 or done == n_steps
             is_score = score is not None and (done % score_every == 0 or done == n_steps)
-            if is_log or is_score:
-                t0 = time.perf_counter()
-                values = {"loss": loss}
-                if is_log:
-                    n_log += 1
-                    for p in probes:
-                        if (n_log - 1) % p.every == 0 or done == n_steps:
-                            values.update(p(model, data))
-                if is_score:
-                    s = float(score(model))
-                    values["score"] = s
-                    if math.isfinite(s) and s < best_score:
-                        best_score, best_step, best_state = s, done, snapshot(model)
-                probe_time += time.perf_counter() - t0
-                if not _finite_params(model):
-                    reason, failed_step = "diverged", done
-                    recorder.log(done, values)
-                    message = (f"training diverged at step {done}: parameters are no longer "
-                               f"finite. The model holds its last good state (step {good[0]}).")
-                    break
-                previous, good = good, (done, snapshot(model))
-                recorder.log(done, values)
-                bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
-                if on_log is not None:
-                    on_log(done, values)
+            if (is_log or is_score) and record(done, loss, is_log, is_score, done == n_steps):
+                break
             if ckpt_dir is not None and done % checkpoint_every == 0:
                 from . import io
 
                 io.save(model, ckpt_dir / _ckpt_name(done), metadata={"step": done})
             if should_stop is not None and should_stop():
                 reason = "stopped"
+                # a run stopped between logs still logs and scores its last step, so it
+                # reports where it ended and always has a best state to restore
+                need_score = score is not None and not is_score
+                if not is_log or need_score:
+                    record(done, loss, not is_log, need_score, True)
                 break
     finally:
         bar.close()
