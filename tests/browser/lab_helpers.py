@@ -252,7 +252,7 @@ class Watch:
         assert not self.console, f"browser console errors: {self.console[:5]}"
 
 
-def open_and_run(page, lab, notebook, timeout=400):
+def open_and_run(page, lab, notebook, timeout=600):
     """Open ``notebook`` (path under the lab root), run all cells, fail on error output."""
     page.goto(f"{lab['base']}/lab/tree/{notebook}?token={lab['token']}&reset")
     page.wait_for_selector(".jp-Notebook .jp-Cell")
