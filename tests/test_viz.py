@@ -131,3 +131,29 @@ def test_inline_setup_leaves_no_cdn_stylesheet():
 def test_bad_input_named(call, name):
     with pytest.raises((ValueError, TypeError), match=name):
         call()
+
+
+def test_graph_draws_self_loops_as_rings_and_arrows_clear_of_nodes():
+    g = nx.DiGraph()
+    g.add_edge("a", "b", weight=1.0)
+    g.add_edge("b", "a", weight=1.0)
+    g.add_edge("b", "b", weight=4.0)
+    el = viz.graph(g, node_colors={"a": "#ff0000"})
+    graphs = [e for e in el if isinstance(e, hv.Graph)]
+    rings = [e for e in el if isinstance(e, hv.Polygons)]
+    assert len(graphs) == 1 and len(rings) == 1       # one ring, for b's self-loop
+    gr = graphs[0]
+    pos = {n: (x, y) for x, y, n in zip(*(gr.nodes.dimension_values(i) for i in range(3)))}
+    ring = rings[0].split(datatype="array")[0]
+    # the ring touches b (passes within a few percent of its centre), not a
+    assert np.hypot(*(ring[:, :2] - pos["b"]).T).min() < 0.05
+    assert np.hypot(*(ring[:, :2] - pos["a"]).T).min() > 0.5
+    # a→b and b→a bow apart, and each ends (after its arrowhead) off the target node
+    paths = gr.edgepaths.split(datatype="array")
+    mids = [p[len(p) // 3, :2] for p in paths]
+    assert np.hypot(*(mids[0] - mids[1])) > 0.05
+    for (u, v), p in zip(zip(gr.data["start"], gr.data["end"]), paths):
+        assert 0.05 < np.hypot(*(p[-4, :2] - pos[v])) < 0.3
+    colors = dict(zip(gr.nodes.dimension_values(2), gr.nodes.dimension_values("color")))
+    assert colors["a"] == "#ff0000" and colors["b"] == viz.PALETTE[0]
+    hv.render(el, backend="bokeh")

@@ -291,8 +291,14 @@ def heatmap(matrix, *, xlabel="column", ylabel="row", title="", xticks=None, yti
     return el
 
 
-def graph(g, *, weight: str = "weight", layout: str = "circular", title="", node_labels=True):
-    """A (weighted, directed) ``networkx`` graph; edge width follows ``weight``."""
+def graph(g, *, weight: str = "weight", layout: str = "circular", title="", node_labels=True,
+          node_colors: dict | None = None):
+    """A (weighted, directed) ``networkx`` graph; edge width follows ``weight``.
+
+    A self-loop (staying in a state, often the heaviest edge) is drawn as a ring on the
+    outer side of its node, with the width its weight gives. ``node_colors`` maps nodes to
+    colours (e.g. the region colours of the portrait); default: one colour for all.
+    """
     import holoviews as hv
     import networkx as nx
 
@@ -305,23 +311,72 @@ def graph(g, *, weight: str = "weight", layout: str = "circular", title="", node
                  "kamada_kawai": nx.kamada_kawai_layout}
     if layout not in positions:
         raise ValueError(f"layout: choose one of {sorted(positions)}")
-    pos = positions[layout](g)
+    node_colors = dict(node_colors or {})
+    pos = {n: np.asarray(xy, dtype=float) for n, xy in positions[layout](g).items()}
     ws = np.array([d.get(weight, 1.0) for *_, d in g.edges(data=True)], dtype=float)
     wmax = ws.max() if len(ws) else 1.0
     h = nx.DiGraph() if g.is_directed() else nx.Graph()
-    h.add_nodes_from((n, {"label": str(n)}) for n in g.nodes)
+    h.add_nodes_from((n, {"label": str(n), "color": node_colors.get(n, PALETTE[0])})
+                     for n in g.nodes)
+    loops = []
     for (u, v), w in zip(g.edges(), ws):
-        h.add_edge(u, v, weight=float(w), width=0.5 + 5.0 * float(w) / wmax)
-    el = hv.Graph.from_networkx(h, pos).opts(
-        title=title, edge_line_width="width", node_color=PALETTE[0], edge_color="#555555",
-        directed=g.is_directed())
+        width = 0.5 + 5.0 * float(w) / wmax
+        if u == v:
+            loops.append((u, width))
+        else:
+            h.add_edge(u, v, weight=float(w), width=width)
+    el = hv.Graph.from_networkx(h, pos)
+    xy = np.array(list(pos.values()))
+    centre = xy.mean(axis=0)
+    span = float(np.ptp(xy, axis=0).max()) if len(xy) > 1 else 0.0
+    span = span or 1.0
+    if g.is_directed() and h.number_of_edges():
+        # bow each edge to the right of its direction (so u→v and v→u stay apart) and end
+        # it at the node's rim, where its arrowhead shows
+        rim, head, t = 0.06 * span, 0.05 * span, np.linspace(0.0, 1.0, 25)[:, None]
+        paths = []
+        for u, v in zip(el.data["start"], el.data["end"]):
+            p0, p1 = pos[u], pos[v]
+            d = p1 - p0
+            bend = np.array([d[1], -d[0]]) * 0.12
+            c = (p0 + p1) / 2 + bend
+            curve = (1 - t) ** 2 * p0 + 2 * (1 - t) * t * c + t ** 2 * p1
+            keep = (np.hypot(*(curve - p0).T) > rim) & (np.hypot(*(curve - p1).T) > rim)
+            curve = curve[keep] if keep.sum() >= 2 else curve[[0, -1]]
+            # HoloViews draws no arrowheads on given edge paths: trace one into the line
+            end, a = curve[-1], np.arctan2(*(curve[-1] - curve[-2])[::-1])
+            wing = [end - head * np.array([np.cos(a + s), np.sin(a + s)])
+                    for s in (np.pi / 7, -np.pi / 7)]
+            paths.append(np.vstack([curve, wing[0], end, wing[1]]))
+        el = hv.Graph((el.data, el.nodes, hv.EdgePaths(paths)), vdims=el.vdims)
+    el = el.opts(title=title, edge_line_width="width", node_color="color",
+                 edge_color="#555555", node_size=22, show_grid=False)
+    layers = []
+    if loops:
+        r = 0.09 * span
+        t = np.linspace(0, 2 * np.pi, 49)
+        for n, width in loops:
+            out = pos[n] - centre
+            norm = np.hypot(*out)
+            out = out / norm if norm > 1e-9 else np.array([0.0, 1.0])
+            c = pos[n] + r * out
+            layers.append(hv.Polygons([np.column_stack([c[0] + r * np.cos(t),
+                                                    c[1] + r * np.sin(t)])]).opts(
+                line_color="#555555", line_width=width, fill_alpha=0.0, show_grid=False,
+                xaxis=None, yaxis=None))
+    layers.append(el)
     if node_labels:
         xs = [pos[n][0] for n in g.nodes]
         ys = [pos[n][1] for n in g.nodes]
-        labels = hv.Labels({"x": xs, "y": ys, "text": [str(n) for n in g.nodes]},
-                           ["x", "y"], "text").opts(text_color="white", text_font_size="9pt")
-        return el * labels
-    return el
+        layers.append(hv.Labels({"x": xs, "y": ys, "text": [str(n) for n in g.nodes]},
+                                ["x", "y"], "text").opts(text_color="black",
+                                                         text_font_size="9pt",
+                                                         show_grid=False))
+    if len(layers) == 1:
+        return el
+    # square, so that rings stay round on the (symmetric) layouts
+    return hv.Overlay(layers).opts(title=title, padding=0.1, show_grid=False, width=320,
+                                   height=320)
 
 
 class LiveCurves:

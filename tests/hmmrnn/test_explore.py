@@ -1,3 +1,5 @@
+import html
+
 import ipywidgets as widgets
 import numpy as np
 import pytest
@@ -49,3 +51,22 @@ def test_bad_input(net_and_checkpoints):
     _, hmm, _ = net_and_checkpoints
     with pytest.raises(ValueError, match="^rnn: has 4 output symbols"):
         explore(NoiseRNN(8, 3, 4), hmm)
+
+
+def test_no_clear_kick_set_is_said_and_the_gain_acts_on_the_closest_units():
+    # an untrained network has no small kick set (tests/hmmrnn/test_kick.py): the explorer
+    # names that, with the reason, and the gain still acts on the units the search tried
+    rnn = NoiseRNN(30, 4, 3, seed=2)
+    k = tk.hmmrnn.detect_kick_neurons(rnn)
+    assert not k.found
+    box = explore(rnn, length=150, n_sequences=20)
+    expect = np.sort(k.tried) if len(k.tried) else np.sort(np.argsort(-k.single_drop)[:3])
+    np.testing.assert_array_equal(box.neurons, expect)
+    assert len(box.neurons) >= 1
+    header = box.children[0].value
+    assert header.startswith("<b>No clear kick set</b>") and html.escape(k.reason) in header
+    box.dmap[()]
+    box.gain.value = 0.0
+    box.dmap[()]
+    assert box.rates["kick"] == pytest.approx(
+        switch_rate(sample(ablate(rnn, box.neurons, 0.0), 20, 100, seed=0)))

@@ -247,7 +247,8 @@ class SymbolicCode(Result):
         """The transition graph, edge width by count; ``highlight`` marks one region."""
         from ..viz import graph
 
-        el = graph(self.graph, title=f"transitions ({self.n_regions} regions visited)")
+        el = graph(self.graph, title=f"transitions ({self.n_regions} regions visited)",
+                   node_colors=self.region_colors())
         return el if highlight is None else el * self.graph_marker(highlight)
 
     def graph_marker(self, region: int | None):
@@ -261,7 +262,8 @@ class SymbolicCode(Result):
 
             pos = nx.circular_layout(self.graph)
             pts = [tuple(pos[region_label(region, self.P)])]
-        return hv.Points(pts).opts(size=30, color="none", line_color="black", line_width=3)
+        return hv.Points(pts).opts(size=30, fill_alpha=0.0, line_color="black", line_width=3,
+                                   show_grid=False, xaxis=None, yaxis=None)
 
     def plot(self, dims=(0, 1), *, labels=None):
         """Region-coloured portrait, transition graph, transition heatmap and raster."""

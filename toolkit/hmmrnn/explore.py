@@ -12,13 +12,15 @@ Every panel is a public call you can run headless:
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 
 from .._checks import positive
 from .compare import switch_rate
 from .dissect import RESIDENCY_CLASSES, orbit, residency
 from .hmm import HMM
-from .kick import _units, ablate, kick_neurons
+from .kick import _units, ablate, detect_kick_neurons
 from .model import check_rnn, sample
 
 __all__ = ["explore"]
@@ -30,11 +32,12 @@ def explore(rnn, hmm: HMM | None = None, *, checkpoints=None, neurons=None,
     (step, network) pairs or a folder, for the checkpoint slider).
 
     Controls: colour by argmax output or residency class; gain on the recurrent input of
-    the kick neurons (``neurons``; default: detected) and, side by side, of a random
-    control set of as many units; a training-step slider. The returned VBox keeps
-    handles for headless use: ``box.gain``, ``box.color``, ``box.step`` (sliders),
-    ``box.stream`` (the HoloViews stream), ``box.neurons``, ``box.controls``,
-    ``box.rates`` (the last switch rates shown).
+    the kick neurons (``neurons``; default: detected, and where there is no clear kick
+    set the header says why and the gain acts on the units the search came closest with)
+    and, side by side, of a random control set of as many units; a training-step slider.
+    The returned VBox keeps handles for headless use: ``box.gain``, ``box.color``,
+    ``box.step`` (sliders), ``box.stream`` (the HoloViews stream), ``box.neurons``,
+    ``box.controls``, ``box.rates`` (the last switch rates shown).
     """
     import holoviews as hv
     import ipywidgets as widgets
@@ -45,7 +48,20 @@ def explore(rnn, hmm: HMM | None = None, *, checkpoints=None, neurons=None,
     viz._ensure_theme()
     check_rnn(rnn, hmm.n_symbols if hmm is not None else None)
     length = positive(length, "length", integer=True)
-    neurons = kick_neurons(rnn) if neurons is None else _units(rnn, neurons)
+    heading, note = "Kick neurons", ""
+    if neurons is None:
+        found = detect_kick_neurons(rnn)
+        neurons = np.sort(found.neurons)
+        if not found.found:
+            # say so, and let the gain act on the units that come closest, not on nothing
+            k = max(2, rnn.n_hidden // 10)
+            neurons = np.sort(found.tried) if len(found.tried) else \
+                np.sort(np.argsort(-found.single_drop)[:k])
+            heading = "No clear kick set"
+            note = (f" ({found.reason}); the gain acts on the {len(neurons)} units whose "
+                    "silencing lowers the switch rate most:")
+    else:
+        neurons = _units(rnn, neurons)
     rng = np.random.default_rng(seed)
     others = np.setdiff1d(np.arange(rnn.n_hidden), neurons)
     controls = np.sort(rng.choice(others, min(len(neurons), len(others)), replace=False))
@@ -152,7 +168,7 @@ def explore(rnn, hmm: HMM | None = None, *, checkpoints=None, neurons=None,
                                   description="colour")
     gain.observe(lambda ch: stream.event(gain=ch["new"]), names="value")
     color.observe(lambda ch: stream.event(color_by=ch["new"]), names="value")
-    rows = [widgets.HTML("<b>Kick neurons</b> " + kick_list +
+    rows = [widgets.HTML(f"<b>{heading}</b>{html.escape(note)} " + kick_list +
                          " &nbsp; <b>random control units</b> " +
                          ", ".join(map(str, controls))),
             widgets.HBox([gain, color]), widgets.HBox([viz.as_widget(dmap),
