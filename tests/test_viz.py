@@ -152,7 +152,7 @@ def test_graph_draws_self_loops_as_rings_and_arrows_clear_of_nodes():
     paths = gr.edgepaths.split(datatype="array")
     mids = [p[len(p) // 3, :2] for p in paths]
     assert np.hypot(*(mids[0] - mids[1])) > 0.05
-    for (u, v), p in zip(zip(gr.data["start"], gr.data["end"]), paths):
+    for v, p in zip(gr.data["end"], paths):
         assert 0.05 < np.hypot(*(p[-4, :2] - pos[v])) < 0.3
     colors = dict(zip(gr.nodes.dimension_values(2), gr.nodes.dimension_values("color")))
     assert colors["a"] == "#ff0000" and colors["b"] == viz.PALETTE[0]
