@@ -25,6 +25,16 @@ def test_phase_portrait_projects_requested_dims():
     assert _title(el) == "t"
 
 
+def test_phase_portrait_path_is_sent_as_one_line():
+    # with a hover tool HoloViews splits a path into one segment per step: 20k steps
+    # became 6 MB of notebook output and seconds of rendering
+    x = np.random.default_rng(0).standard_normal((5000, 3))
+    fig = hv.render(viz.phase_portrait(x), backend="bokeh")
+    (glyph,) = [r for r in fig.renderers if "xs" in r.data_source.data]
+    assert len(glyph.data_source.data["xs"]) == 1
+    assert len(glyph.data_source.data["xs"][0]) == 5000
+
+
 def test_phase_portrait_coloured_by_region_is_categorical():
     x = np.random.default_rng(0).standard_normal((50, 2))
     regions = np.arange(50) % 3

@@ -87,7 +87,9 @@ def _apply_theme(width=WIDTH, height=HEIGHT):
                   show_grid=True)
     hv.opts.defaults(
         opts.Curve(**common, line_width=1.6, color=PALETTE[0]),
-        opts.Path(**common, line_width=1.0, color=PALETTE[0]),
+        # no hover on paths: HoloViews would split a path into one segment per step
+        # for it (a 20k-step orbit: 6 MB of JSON and seconds of rendering)
+        opts.Path(**{**common, "tools": []}, line_width=1.0, color=PALETTE[0]),
         opts.Scatter(**common, size=4, color=PALETTE[0]),
         opts.Points(**common, size=4, color=PALETTE[0]),
         opts.Spikes(**common),

@@ -109,6 +109,20 @@ def test_critical_pairs_of_a_rotation():
     hv.render(s.plot())
 
 
+def test_spectra_plot_thins_to_max_points_and_keeps_the_values():
+    rnn = NoiseRNN(10, 3, 3, seed=4)
+    spectra = jacobian_spectra(rnn, orbit(rnn, 300, seed=0, transient=0).hidden)
+    full = spectra.plot(max_points=10**6).get(1)
+    thin = spectra.plot(max_points=500).get(1)
+    n = len(full)
+    assert n > 2000 and 250 < len(thin) <= 500
+    # every k-th of the same eigenvalues, not new ones
+    xs = np.round(full.dimension_values(0), 9)
+    assert set(np.round(thin.dimension_values(0), 9)) <= set(xs)
+    with pytest.raises(ValueError, match="max_points"):
+        spectra.plot(max_points=0)
+
+
 def test_noise_sensitivity_shared_noise_has_no_spread():
     rnn = NoiseRNN(10, 3, 3, seed=2)
     h0 = orbit(rnn, 50, seed=0).hidden[-1]

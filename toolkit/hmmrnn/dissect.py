@@ -314,16 +314,19 @@ class JacobianSpectra(Result):
         return pd.DataFrame({"critical pairs": self.critical, "expanding": self.expanding,
                              "spectral radius": self.radius})
 
-    def plot(self, steps=None):
-        """Eigenvalues in the Cayley plane (all steps, or the chosen ``steps``)."""
+    def plot(self, steps=None, *, max_points: int = 20_000):
+        """Eigenvalues in the Cayley plane (all steps, or the chosen ``steps``); at most
+        ``max_points`` of them are drawn (every k-th), which keeps a notebook light."""
         import holoviews as hv
 
         from ..viz import PALETTE, _ensure_theme
 
         _ensure_theme()
+        max_points = positive(max_points, "max_points", integer=True)
         ev = self.eigenvalues if steps is None else self.eigenvalues[np.asarray(steps)]
         w = cayley(ev.ravel())
         w = w[np.isfinite(w) & (np.abs(w) < 10)]
+        w = w[:: max(1, -(-len(w) // max_points))]
         box = hv.Rectangles([(-self.re_tol, self.im_tol, self.re_tol, 10)]).opts(
             alpha=0.15, color=PALETTE[1], line_alpha=0)
         pts = hv.Points((w.real, w.imag), ["Re (z−1)/(z+1)", "Im (z−1)/(z+1)"]).opts(
