@@ -54,3 +54,32 @@ def test_explorer_accepts_data():
     b = kp.explore(data=x, dictionary="delays", size=2, grid=6)
     assert b.controls["system"].value == "your data"
     assert len(b.spectrum()) > 0
+
+
+def test_prefetch_computes_the_settings_one_step_away_and_they_match_a_direct_call():
+    b = kp.explore("van_der_pol", size=20, n_steps=800, grid=8)
+    assert b.prefetched(timeout=120)
+    systems = b.controls["system"].options
+    i = systems.index("van_der_pol")
+    beside = {systems[(i + 1) % len(systems)], systems[i - 1]}
+    assert beside | {"van_der_pol"} <= set(b.cached())
+    # a prefetched system, shown on selection, is what a headless call computes
+    b.controls["system"].value = systems[(i + 1) % len(systems)]
+    name = b.controls["system"].value
+    sys_ = tk.systems.make(name)
+    dt = None if sys_.is_map else sys_.default_dt
+    x = tk.systems.trajectory(name, 800, dt=dt)
+    spec = kp.edmd(x, None, kp.dictionary_of_size("rbf", 20, x.shape[1]), dt=dt or 1.0)
+    np.testing.assert_allclose(b.spectrum().eigenvalues, spec.eigenvalues)
+    assert f"{len(spec.verified(1e-3))} with residual" in b.status.value
+    quiet = kp.explore("van_der_pol", size=20, n_steps=800, grid=8, prefetch=False)
+    assert quiet.prefetched() and quiet.cached() == ["van_der_pol"]
+
+
+def test_a_rank_deficient_dictionary_is_reported_in_the_status_not_warned(recwarn):
+    b = kp.explore("van_der_pol", size=60, n_steps=1500, grid=8, dictionary="monomials",
+                   prefetch=False)
+    spec = b.spectrum()
+    assert spec.pencil.rank < spec.eigenvectors.shape[0]
+    assert f"span only {spec.pencil.rank} dimensions" in b.status.value
+    assert not [w for w in recwarn if "span only" in str(w.message)]

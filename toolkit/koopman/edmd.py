@@ -229,7 +229,7 @@ def _weights(weights, M):
 
 
 def _prepare(X, Y, dictionary, *, weights=None, residuals="auto", measure_preserving=False,
-            rcond=None):
+            rcond=None, rank_warning=True):
     """Shared front end of edmd and pseudospectrum: (dictionary, Ψ_X, Ψ_Y, states, w,
     pencil)."""
     one_of(residuals, "residuals", ("auto", "direct", "gram"))
@@ -248,7 +248,7 @@ def _prepare(X, Y, dictionary, *, weights=None, residuals="auto", measure_preser
         method = "direct" if M * N * N <= DIRECT_MAX_WORK else "gram"
     pencil = reduce_pencil(PX, PY, w, method=method, measure_preserving=measure_preserving,
                            rcond=rcond)
-    if pencil.rank < N:
+    if pencil.rank < N and rank_warning:
         warnings.warn(f"dictionary: its {N} functions span only {pencil.rank} dimensions on "
                       "these data; EDMD works in that subspace", stacklevel=3)
     return dictionary, PX, PY, states, w, pencil
@@ -256,7 +256,7 @@ def _prepare(X, Y, dictionary, *, weights=None, residuals="auto", measure_preser
 
 def edmd(X, Y, dictionary: Dictionary, *, weights=None, dt: float = 1.0,
          observables=None, residuals: str = "auto", measure_preserving: bool = False,
-         rcond: float | None = None) -> KoopmanSpectrum:
+         rcond: float | None = None, rank_warning: bool = True) -> KoopmanSpectrum:
     """EDMD eigenvalues, eigenfunctions and modes, with the residual of every eigenpair.
 
     Parameters
@@ -277,11 +277,13 @@ def edmd(X, Y, dictionary: Dictionary, *, weights=None, dt: float = 1.0,
         system (recommended with delay dictionaries); implies the Gram form.
     rcond : relative threshold on the singular values of √W Ψ_X below which directions
         of the dictionary are dropped (default: 50·N·eps direct, 1e-7 Gram).
+    rank_warning : warn when the dictionary spans fewer dimensions on the data than it
+        has functions (``spectrum.pencil.rank`` holds the rank either way).
     """
     dt = positive(dt, "dt")
     dictionary, PX, PY, states, w, pencil = _prepare(
         X, Y, dictionary, weights=weights, residuals=residuals,
-        measure_preserving=measure_preserving, rcond=rcond)
+        measure_preserving=measure_preserving, rcond=rcond, rank_warning=rank_warning)
     lam, U = np.linalg.eig(pencil.K)
     U = U / np.linalg.norm(U, axis=0)
     res = pencil.residuals(lam, U)

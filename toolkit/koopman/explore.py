@@ -27,7 +27,7 @@ DATA = "your data"
 
 def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
             dictionary: str = "rbf", size: int = 60, eps: float = 1e-3,
-            n_steps: int = 4000, grid: int = 36):
+            n_steps: int = 4000, grid: int = 36, prefetch: bool = True):
     """Pick a system (or pass ``data``, a trajectory (T, d)), a dictionary and its size,
     and a residual threshold ε; see the EDMD eigenvalues on the unit circle coloured by
     residual over the pseudospectrum's ε-contours, the eigenfunction of the eigenvalue you
@@ -35,7 +35,15 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
 
     ``dt`` is the sampling interval (default: the system's own, or 1 for data);
     ``grid`` the pseudospectrum's points per side.
+
+    ``prefetch``: after each change of system, dictionary or size (and at open), the
+    settings one step away (the next and previous system, dictionary, and size ± 1) are
+    computed in a background thread, so that stepping through them shows each one
+    without waiting for its trajectory, EDMD and pseudospectrum. ``box.prefetched()``
+    waits for that work (tests, scripts).
     """
+    import threading
+
     import holoviews as hv
     import ipywidgets as widgets
 
@@ -55,32 +63,89 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
             system = systems.make(system).name
 
     cache: dict = {}
+    pending: dict = {}
+    lock = threading.Lock()
+    workers: list = []
+
+    def memo(key, compute):
+        # computed once, by whichever thread asks first; the other waits for it
+        with lock:
+            if key in cache:
+                return cache[key]
+            done = pending.get(key)
+            if done is None:
+                done = pending[key] = threading.Event()
+                owner = True
+            else:
+                owner = False
+        if not owner:
+            done.wait()
+            with lock:
+                if key in cache:
+                    return cache[key]
+            return compute()   # the other thread failed: raise its error here
+        try:
+            value = compute()
+            with lock:
+                cache[key] = value
+            return value
+        finally:
+            with lock:
+                pending.pop(key).set()
 
     def trajectory(name):
         if name == DATA:
             return data, (1.0 if dt is None else float(dt))
-        key = ("x", name)
-        if key not in cache:
+
+        def compute():
             sys_ = systems.make(name)
             step = None if sys_.is_map else (dt or sys_.default_dt)
-            cache[key] = (systems.trajectory(name, n_steps, dt=step), step or 1.0)
-        return cache[key]
+            return systems.trajectory(name, n_steps, dt=step), step or 1.0
+
+        return memo(("x", name), compute)
 
     def spectrum(name, kind, n):
-        key = ("spec", name, kind, n)
-        if key not in cache:
+        def compute():
             x, step = trajectory(name)
-            cache[key] = edmd(x, None, dictionary_of_size(kind, n, x.shape[1]), dt=step)
-        return cache[key]
+            # a rank-deficient dictionary is reported in the status line, not as a
+            # warning from whichever thread computed it
+            return edmd(x, None, dictionary_of_size(kind, n, x.shape[1]), dt=step,
+                        rank_warning=False)
+
+        return memo(("spec", name, kind, n), compute)
 
     def pseudo(name, kind, n):
-        key = ("ps", name, kind, n)
-        if key not in cache:
+        def compute():
             spec = spectrum(name, kind, n)
             lim = max(1.3, 1.05 * float(np.max(np.abs(spec.eigenvalues), initial=0)))
-            cache[key] = spec.pseudospectrum(complex_grid((-lim, lim), (-lim, lim), grid),
-                                             rtol=1e-3)
-        return cache[key]
+            return spec.pseudospectrum(complex_grid((-lim, lim), (-lim, lim), grid),
+                                       rtol=1e-3)
+
+        return memo(("ps", name, kind, n), compute)
+
+    def prefetch_beside(name, kind, n):
+        # one arrow key away: the next and previous system, dictionary and size
+        if not prefetch:
+            return
+        kinds = list(DICTIONARY_KINDS)
+        targets = []
+        if name != DATA:
+            i = systems_list.index(name)
+            targets += [(systems_list[(i + d) % len(systems_list)], kind, n) for d in (1, -1)]
+        j = kinds.index(kind)
+        targets += [(name, kind, m) for m in (n + 1, n - 1) if 2 <= m <= w_size.max]
+        targets += [(name, kinds[(j + d) % len(kinds)], n) for d in (1, -1)]
+
+        def work():
+            for target in dict.fromkeys(targets):
+                try:
+                    pseudo(*target)
+                except Exception:   # noqa: BLE001 - shown when the user picks it
+                    pass
+
+        worker = threading.Thread(target=work, daemon=True, name="koopman-prefetch")
+        workers.append(worker)
+        worker.start()
 
     # ------------------------------------------------------------------ controls
     style = {"description_width": "initial"}
@@ -116,7 +181,16 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
             if sub:
                 s.event(**sub)
 
+    quiet = [False]   # set while refresh_choices resets the choices: one redraw, not two
+
     def refresh_choices():
+        quiet[0] = True
+        try:
+            return _refresh_choices()
+        finally:
+            quiet[0] = False
+
+    def _refresh_choices():
         try:
             spec = spectrum(w_system.value, w_kind.value, w_size.value)
         except (ValueError, RuntimeError) as exc:
@@ -131,31 +205,38 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
         w_obs.options = [(f"x{i}", i) for i in range(x.shape[1])]
         if w_obs.value is None:
             w_obs.value = 0
-        n_ok = int(np.sum(spec.residuals <= w_eps.value))
-        status.value = (f"N = {len(spec)} eigenpairs ({spec.residual_method} residuals), "
-                        f"{n_ok} with residual ≤ {w_eps.value:.1e}")
+        status.value = status_text(spec)
         return spec
+
+    def status_text(spec):
+        n_ok = int(np.sum(spec.residuals <= w_eps.value))
+        text = (f"N = {len(spec)} eigenpairs ({spec.residual_method} residuals), "
+                f"{n_ok} with residual ≤ {w_eps.value:.1e}")
+        n_functions = spec.eigenvectors.shape[0]
+        if spec.pencil.rank < n_functions:
+            text += (f"; its {n_functions} dictionary functions span only "
+                     f"{spec.pencil.rank} dimensions on these data")
+        return text
 
     def on_data_change(_):
         refresh_choices()
         emit(system=w_system.value, kind=w_kind.value, size=w_size.value,
-                     k=w_eig.value or 0, observable=w_obs.value or 0)
+             k=w_eig.value or 0, observable=w_obs.value or 0)
+        prefetch_beside(w_system.value, w_kind.value, w_size.value)
 
     for w in (w_system, w_kind, w_size):
         w.observe(on_data_change, names="value")
     w_eps.observe(lambda ch: (refresh_status(), emit(eps=ch["new"])), names="value")
-    w_eig.observe(lambda ch: ch["new"] is not None and emit(k=ch["new"]),
+    w_eig.observe(lambda ch: ch["new"] is not None and not quiet[0] and emit(k=ch["new"]),
                   names="value")
-    w_obs.observe(lambda ch: ch["new"] is not None and emit(observable=ch["new"]),
-                  names="value")
+    w_obs.observe(lambda ch: ch["new"] is not None and not quiet[0]
+                  and emit(observable=ch["new"]), names="value")
     w_part.observe(lambda ch: emit(part=ch["new"]), names="value")
 
     def refresh_status():
         spec = cache.get(("spec", w_system.value, w_kind.value, w_size.value))
         if spec is not None:
-            n_ok = int(np.sum(spec.residuals <= w_eps.value))
-            status.value = (f"N = {len(spec)} eigenpairs ({spec.residual_method} residuals),"
-                            f" {n_ok} with residual ≤ {w_eps.value:.1e}")
+            status.value = status_text(spec)
 
     # -------------------------------------------------------------------- views
     def message(text):
@@ -220,6 +301,7 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
                                                          hv.opts.Scatter(framewise=True))
     refresh_choices()
     emit(k=w_eig.value or 0, observable=w_obs.value or 0)
+    prefetch_beside(w_system.value, w_kind.value, w_size.value)
 
     controls = widgets.VBox([widgets.HBox([w_system, w_kind]), widgets.HBox([w_size, w_eps]),
                              status, widgets.HBox([w_eig, w_obs]), w_part])
@@ -233,4 +315,12 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
     box.controls = {"system": w_system, "dictionary": w_kind, "size": w_size, "eps": w_eps,
                     "eigenvalue": w_eig, "observable": w_obs, "part": w_part}
     box.spectrum = lambda: spectrum(w_system.value, w_kind.value, w_size.value)
+
+    def prefetched(timeout=None):
+        for worker in list(workers):
+            worker.join(timeout)
+        return not any(w.is_alive() for w in workers)
+
+    box.prefetched = prefetched
+    box.cached = lambda: sorted({k[1] for k in cache if k[0] == "ps"})
     return box
