@@ -70,3 +70,21 @@ def test_no_clear_kick_set_is_said_and_the_gain_acts_on_the_closest_units():
     box.dmap[()]
     assert box.rates["kick"] == pytest.approx(
         switch_rate(sample(ablate(rnn, box.neurons, 0.0), 20, 100, seed=0)))
+
+
+def test_prefetched_views_match_the_ones_computed_on_demand(net_and_checkpoints):
+    rnn, hmm, folder = net_and_checkpoints
+    kw = dict(checkpoints=folder, neurons=[1, 2], length=200, n_sequences=40)
+    ahead, plain = explore(rnn, hmm, **kw), explore(rnn, hmm, prefetch=False, **kw)
+    assert ahead.prefetched(timeout=120)
+    for box in (ahead, plain):
+        box.gain.value = 0.9            # prefetched in `ahead`, computed now in `plain`
+        box.color.value = "residency class"
+    a, p = ahead.dmap[()], plain.dmap[()]
+    np.testing.assert_array_equal(a.get(0).dimension_values("c"),
+                                  p.get(0).dimension_values("c"))
+    np.testing.assert_allclose(a.get(0).dimension_values("PC1"),
+                               p.get(0).dimension_values("PC1"))
+    assert ahead.rates == plain.rates
+    expect = switch_rate(sample(ablate(rnn, [1, 2], 0.9), 40, 100, seed=0))
+    assert ahead.rates["kick"] == pytest.approx(expect)

@@ -17,6 +17,7 @@ import html
 import numpy as np
 
 from .._checks import positive
+from .._prefetch import Prefetch
 from .compare import switch_rate
 from .dissect import RESIDENCY_CLASSES, orbit, residency
 from .hmm import HMM
@@ -27,7 +28,8 @@ __all__ = ["explore"]
 
 
 def explore(rnn, hmm: HMM | None = None, *, checkpoints=None, neurons=None,
-            length: int = 3000, n_sequences: int = 300, seed: int = 0):
+            length: int = 3000, n_sequences: int = 300, seed: int = 0,
+            prefetch: bool = True):
     """Widgets over the dissection of ``rnn`` (and its training ``checkpoints``: a list of
     (step, network) pairs or a folder, for the checkpoint slider).
 
@@ -38,6 +40,10 @@ def explore(rnn, hmm: HMM | None = None, *, checkpoints=None, neurons=None,
     The returned VBox keeps handles for headless use: ``box.gain``, ``box.color``,
     ``box.step`` (sliders), ``box.stream`` (the HoloViews stream), ``box.neurons``,
     ``box.controls``, ``box.rates`` (the last switch rates shown).
+
+    ``prefetch``: after each change (and at open) a background thread computes what one
+    step of a control away shows (gain ± 0.1, the other colouring, the neighbouring
+    checkpoints); ``box.prefetched()`` waits for it.
     """
     import holoviews as hv
     import ipywidgets as widgets
@@ -79,7 +85,8 @@ def explore(rnn, hmm: HMM | None = None, *, checkpoints=None, neurons=None,
         from .train import default_length
 
         seq_len = default_length(hmm)
-    cache: dict = {}
+    cache = Prefetch(prefetch, name="hmmrnn-prefetch")
+    visited = {1.0}   # the gains the switch-rate plot shows: those the user picked
     # one colour per output symbol and per residency class, the same in every panel
     symbols = [f"output {k}" for k in range(rnn.n_symbols)]
     symbol_colors = dict(zip(symbols, REGION_PALETTE))
@@ -90,16 +97,28 @@ def explore(rnn, hmm: HMM | None = None, *, checkpoints=None, neurons=None,
         return np.asarray(symbols, dtype=object)[o.output]
 
     def rates(gain):
-        key = round(float(gain), 4)
-        if key not in cache:
-            cache[key] = tuple(switch_rate(sample(ablate(rnn, s, gain), n_sequences, seq_len,
-                                                  seed=seed)) for s in (neurons, controls))
-        return cache[key]
+        return cache.get(("rates", round(float(gain), 4)), lambda: tuple(
+            switch_rate(sample(ablate(rnn, s, gain), n_sequences, seq_len, seed=seed))
+            for s in (neurons, controls)))
 
-    def scatter(net, o, color_by, title):
-        if color_by == "residency class":
+    def ablated(gain):
+        def compute():
+            net = ablate(rnn, neurons, gain)
+            return net, orbit(net, length, seed, basis=base)
+
+        return cache.get(("orbit", round(float(gain), 4)), compute)
+
+    def classes(gain):
+        def compute():
+            net, o = ablated(gain)
             res = residency(net, o.hidden[::3], n_rollouts=8, seed=seed)
-            c = np.repeat(res.names, 3)[: len(o.pcs)]
+            return np.repeat(res.names, 3)[: len(o.pcs)]
+
+        return cache.get(("residency", round(float(gain), 4)), compute)
+
+    def scatter(gain, o, color_by, title):
+        if color_by == "residency class":
+            c = classes(gain)
             data = {"PC1": o.pcs[:, 0], "PC2": o.pcs[:, 1], "c": c}
             el = hv.Points(data, ["PC1", "PC2"], "c").opts(
                 color="c", cmap=residency_colors, size=3)
@@ -122,16 +141,15 @@ def explore(rnn, hmm: HMM | None = None, *, checkpoints=None, neurons=None,
     box_rates = {}
 
     def ablation_view(gain, color_by, step):
-        net = ablate(rnn, neurons, gain)
-        o = orbit(net, length, seed, basis=base)
+        _, o = ablated(gain)
         kick_rate, ctrl_rate = rates(gain)
         box_rates.update(kick=kick_rate, control=ctrl_rate, intact=rates(1.0)[0])
-        return scatter(net, o, color_by, f"orbit, gain {gain:.2f} on kick neurons")
+        return scatter(gain, o, color_by, f"orbit, gain {gain:.2f} on kick neurons")
 
     def rate_view(gain, color_by, step):
-        gs = sorted(cache) or [1.0]
-        kick = [cache[g][0] for g in gs]
-        ctrl = [cache[g][1] for g in gs]
+        gs = sorted(visited | {round(float(gain), 4)})
+        kick = [rates(g)[0] for g in gs]
+        ctrl = [rates(g)[1] for g in gs]
         # the control set first, so that the kick neurons' points stay visible on top
         return (hv.Scatter((gs, ctrl), "gain", "switch rate", label="random units").opts(
                     color="#777777", size=8) *
@@ -146,11 +164,8 @@ def explore(rnn, hmm: HMM | None = None, *, checkpoints=None, neurons=None,
             return hv.Points([], ["PC1", "PC2"]).opts(title="no checkpoints given")
         steps = [s for s, _ in checkpoints]
         i = len(steps) - 1 if step < 0 else int(np.argmin(np.abs(np.asarray(steps) - step)))
-        net = checkpoints[i][1]
-        rate = switch_rate(sample(net, n_sequences, seq_len, seed=seed))
-        try:
-            o = orbit(net, length, seed, basis=base)
-        except ValueError:  # early checkpoints can be unstable over long runs
+        rate, o = checkpoint_at(i)
+        if o is None:  # early checkpoints can be unstable over long runs
             return hv.Points([], ["PC1", "PC2"]).opts(
                 width=460, height=380, title=f"training step {steps[i]}: switch rate "
                 f"{rate:.3f}; activity diverges over {length} steps")
@@ -160,14 +175,54 @@ def explore(rnn, hmm: HMM | None = None, *, checkpoints=None, neurons=None,
             legend_position="top_left",
             title=f"training step {steps[i]}: switch rate {rate:.3f}")
 
+    def checkpoint_at(i):
+        def compute():
+            net = checkpoints[i][1]
+            rate = switch_rate(sample(net, n_sequences, seq_len, seed=seed))
+            try:
+                return rate, orbit(net, length, seed, basis=base)
+            except ValueError:
+                return rate, None
+
+        return cache.get(("checkpoint", i), compute)
+
+    gain_step = 0.1
+
+    def ahead(gain, color_by, step_index=None):
+        # what one step of each control away shows, nearest first
+        jobs = [lambda: classes(gain) if color_by == "argmax output" else ablated(gain)]
+        for g in (gain + gain_step, gain - gain_step):
+            if -1e-9 <= g <= 2.0 + 1e-9:
+                g = round(g, 4)
+                jobs += [lambda g=g: ablated(g), lambda g=g: rates(g)]
+                if color_by == "residency class":
+                    jobs.append(lambda g=g: classes(g))
+        if checkpoints and step_index is not None:
+            jobs += [lambda j=j: checkpoint_at(j) for j in (step_index - 1, step_index + 1)
+                     if 0 <= j < len(checkpoints)]
+        cache.ahead(jobs)
+
+    def on_gain(change):
+        visited.add(round(float(change["new"]), 4))
+        stream.event(gain=change["new"])
+        ahead(change["new"], color.value)
+
+    def on_color(change):
+        stream.event(color_by=change["new"])
+        ahead(gain.value, change["new"])
+
+    def on_step(change):
+        cstream.event(step=change["new"])
+        ahead(gain.value, color.value, step_slider.index)
+
     dmap = hv.DynamicMap(ablation_view, streams=[stream])
     rmap = hv.DynamicMap(rate_view, streams=[stream])
-    gain = widgets.FloatSlider(value=1.0, min=0.0, max=2.0, step=0.1, continuous_update=False,
-                               description="gain")
+    gain = widgets.FloatSlider(value=1.0, min=0.0, max=2.0, step=gain_step,
+                               continuous_update=False, description="gain")
     color = widgets.ToggleButtons(options=["argmax output", "residency class"],
                                   description="colour")
-    gain.observe(lambda ch: stream.event(gain=ch["new"]), names="value")
-    color.observe(lambda ch: stream.event(color_by=ch["new"]), names="value")
+    gain.observe(on_gain, names="value")
+    color.observe(on_color, names="value")
     rows = [widgets.HTML(f"<b>{heading}</b>{html.escape(note)} " + kick_list +
                          " &nbsp; <b>random control units</b> " +
                          ", ".join(map(str, controls))),
@@ -180,11 +235,13 @@ def explore(rnn, hmm: HMM | None = None, *, checkpoints=None, neurons=None,
                                               description="step", continuous_update=False)
         cstream = Controls(step=steps[-1])
         cmap = hv.DynamicMap(checkpoint_view, streams=[cstream])
-        step_slider.observe(lambda ch: cstream.event(step=ch["new"]), names="value")
+        step_slider.observe(on_step, names="value")
         rows += [widgets.HTML("<b>Training</b>: the orbit of a checkpoint, in the final "
                               "network's PCA coordinates"), step_slider, viz.as_widget(cmap)]
     box = widgets.VBox(rows)
     box.stream, box.gain, box.color, box.step = stream, gain, color, step_slider
     box.checkpoint_stream = cstream
     box.neurons, box.controls, box.rates, box.dmap = neurons, controls, box_rates, dmap
+    box.prefetched = cache.wait
+    ahead(1.0, color.value, len(checkpoints) - 1 if checkpoints else None)
     return box

@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import systems, viz
 from .._checks import as_array, positive
+from .._prefetch import Prefetch
 from .dictionaries import DICTIONARY_KINDS, dictionary_of_size
 from .edmd import edmd
 from .measures import spectral_measure
@@ -42,7 +43,6 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
     without waiting for its trajectory, EDMD and pseudospectrum. ``box.prefetched()``
     waits for that work (tests, scripts).
     """
-    import threading
 
     import holoviews as hv
     import ipywidgets as widgets
@@ -62,36 +62,8 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
             systems.make(system)  # raises the usual error for an unknown name
             system = systems.make(system).name
 
-    cache: dict = {}
-    pending: dict = {}
-    lock = threading.Lock()
-    workers: list = []
-
-    def memo(key, compute):
-        # computed once, by whichever thread asks first; the other waits for it
-        with lock:
-            if key in cache:
-                return cache[key]
-            done = pending.get(key)
-            if done is None:
-                done = pending[key] = threading.Event()
-                owner = True
-            else:
-                owner = False
-        if not owner:
-            done.wait()
-            with lock:
-                if key in cache:
-                    return cache[key]
-            return compute()   # the other thread failed: raise its error here
-        try:
-            value = compute()
-            with lock:
-                cache[key] = value
-            return value
-        finally:
-            with lock:
-                pending.pop(key).set()
+    cache = Prefetch(prefetch, name="koopman-prefetch")
+    measures: dict = {}
 
     def trajectory(name):
         if name == DATA:
@@ -102,7 +74,7 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
             step = None if sys_.is_map else (dt or sys_.default_dt)
             return systems.trajectory(name, n_steps, dt=step), step or 1.0
 
-        return memo(("x", name), compute)
+        return cache.get(("x", name), compute)
 
     def spectrum(name, kind, n):
         def compute():
@@ -112,7 +84,7 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
             return edmd(x, None, dictionary_of_size(kind, n, x.shape[1]), dt=step,
                         rank_warning=False)
 
-        return memo(("spec", name, kind, n), compute)
+        return cache.get(("spec", name, kind, n), compute)
 
     def pseudo(name, kind, n):
         def compute():
@@ -121,12 +93,10 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
             return spec.pseudospectrum(complex_grid((-lim, lim), (-lim, lim), grid),
                                        rtol=1e-3)
 
-        return memo(("ps", name, kind, n), compute)
+        return cache.get(("ps", name, kind, n), compute)
 
     def prefetch_beside(name, kind, n):
-        # one arrow key away: the next and previous system, dictionary and size
-        if not prefetch:
-            return
+        # one arrow key away: the next and previous system, size and dictionary
         kinds = list(DICTIONARY_KINDS)
         targets = []
         if name != DATA:
@@ -135,17 +105,7 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
         j = kinds.index(kind)
         targets += [(name, kind, m) for m in (n + 1, n - 1) if 2 <= m <= w_size.max]
         targets += [(name, kinds[(j + d) % len(kinds)], n) for d in (1, -1)]
-
-        def work():
-            for target in dict.fromkeys(targets):
-                try:
-                    pseudo(*target)
-                except Exception:   # noqa: BLE001 - shown when the user picks it
-                    pass
-
-        worker = threading.Thread(target=work, daemon=True, name="koopman-prefetch")
-        workers.append(worker)
-        worker.start()
+        cache.ahead([lambda t=t: pseudo(*t) for t in dict.fromkeys(targets)])
 
     # ------------------------------------------------------------------ controls
     style = {"description_width": "initial"}
@@ -234,8 +194,9 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
     w_part.observe(lambda ch: emit(part=ch["new"]), names="value")
 
     def refresh_status():
-        spec = cache.get(("spec", w_system.value, w_kind.value, w_size.value))
-        if spec is not None:
+        key = ("spec", w_system.value, w_kind.value, w_size.value)
+        if key in cache:
+            spec = cache.get(key, None)
             status.value = status_text(spec)
 
     # -------------------------------------------------------------------- views
@@ -282,13 +243,13 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
 
     def measure_view(system, observable):
         x, step = trajectory(system)
-        key = ("nu", system, observable)
+        key = (system, observable)
         try:
-            if key not in cache:
-                cache[key] = spectral_measure(x, observable, dt=step, remove_mean=False)
+            if key not in measures:
+                measures[key] = spectral_measure(x, observable, dt=step, remove_mean=False)
         except ValueError as exc:
             return message(str(exc))
-        nu = cache[key]
+        nu = measures[key]
         return nu.plot(frequency=True, title=f"{system}: spectral measure of x{observable}")
 
     dmaps = {name: hv.DynamicMap(fn, streams=[streams[name]]) for name, fn in
@@ -316,11 +277,6 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
                     "eigenvalue": w_eig, "observable": w_obs, "part": w_part}
     box.spectrum = lambda: spectrum(w_system.value, w_kind.value, w_size.value)
 
-    def prefetched(timeout=None):
-        for worker in list(workers):
-            worker.join(timeout)
-        return not any(w.is_alive() for w in workers)
-
-    box.prefetched = prefetched
-    box.cached = lambda: sorted({k[1] for k in cache if k[0] == "ps"})
+    box.prefetched = cache.wait
+    box.cached = lambda: sorted({k[1] for k in cache.keys() if k[0] == "ps"})
     return box

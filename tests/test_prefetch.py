@@ -1,0 +1,46 @@
+import threading
+import time
+
+import pytest
+
+from toolkit._prefetch import Prefetch
+
+
+def test_a_key_is_computed_once_when_two_threads_ask_together():
+    cache, calls, started = Prefetch(), [], threading.Event()
+
+    def slow():
+        calls.append(1)
+        started.set()
+        time.sleep(0.2)
+        return 42
+
+    cache.ahead([lambda: cache.get("k", slow)])
+    started.wait(5)
+    assert cache.get("k", slow) == 42   # waits for the background thread's value
+    assert cache.wait(5) and len(calls) == 1 and "k" in cache
+
+
+def test_a_failed_background_job_raises_when_the_user_asks():
+    cache = Prefetch()
+
+    def bad():
+        raise ValueError("size: too small")
+
+    cache.ahead([lambda: cache.get("k", bad)])
+    assert cache.wait(5)
+    assert "k" not in cache
+    with pytest.raises(ValueError, match="size"):
+        cache.get("k", bad)
+
+
+def test_new_jobs_replace_the_queued_ones_and_disabled_runs_nothing():
+    cache, done, gate = Prefetch(), [], threading.Event()
+    cache.ahead([lambda: gate.wait(5), lambda: done.append("old")])
+    cache.ahead([lambda: done.append("new")])   # the first job is still in hand
+    gate.set()
+    assert cache.wait(5) and done == ["new"]
+    off = Prefetch(enabled=False)
+    off.ahead([lambda: done.append("off")])
+    assert off.wait(0) and done == ["new"]
+    assert off.get("x", lambda: 3) == 3 and off.keys() == ["x"]
