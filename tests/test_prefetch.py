@@ -44,3 +44,17 @@ def test_new_jobs_replace_the_queued_ones_and_disabled_runs_nothing():
     off.ahead([lambda: done.append("off")])
     assert off.wait(0) and done == ["new"]
     assert off.get("x", lambda: 3) == 3 and off.keys() == ["x"]
+
+
+def test_warm_jobs_stay_queued_behind_the_near_ones():
+    cache, done, gate = Prefetch(idle_s=0.0), [], threading.Event()
+    cache.ahead([gate.wait])
+    cache.warm([lambda: done.append("warm 1"), lambda: done.append("warm 2")])
+    cache.ahead([lambda: done.append("near")])   # replaces the near queue only
+    gate.set()
+    assert cache.wait(5) and done == ["near", "warm 1", "warm 2"]
+    cache.warm([lambda: time.sleep(5), lambda: done.append("never")])
+    time.sleep(0.1)
+    cache.stop(timeout=0.1)                      # queued warm jobs are dropped
+    time.sleep(0.1)
+    assert "never" not in done

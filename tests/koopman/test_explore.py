@@ -7,7 +7,8 @@ from toolkit import koopman as kp
 
 @pytest.fixture(scope="module")
 def box():
-    return kp.explore("van_der_pol", size=24, n_steps=1500, grid=12, eps=1e-3)
+    return kp.explore("van_der_pol", size=24, n_steps=1500, grid=12, eps=1e-3,
+                      prefetch=False)
 
 
 def test_explorer_shows_what_the_public_calls_compute(box):
@@ -58,8 +59,12 @@ def test_explorer_accepts_data():
 
 def test_prefetch_computes_the_settings_one_step_away_and_they_match_a_direct_call():
     b = kp.explore("van_der_pol", size=20, n_steps=800, grid=8)
-    assert b.prefetched(timeout=120)
+    n = len(tk.systems.SYSTEMS)
+    assert f"of {n} ready" in b.warmth.value
+    assert b.prefetched(timeout=300)
     systems = b.controls["system"].options
+    assert set(b.cached()) == set(systems)           # every system warmed at open
+    assert f"all {n} systems precomputed (rbf, N = 20)" in b.warmth.value
     i = systems.index("van_der_pol")
     beside = {systems[(i + 1) % len(systems)], systems[i - 1]}
     assert beside | {"van_der_pol"} <= set(b.cached())
@@ -74,6 +79,7 @@ def test_prefetch_computes_the_settings_one_step_away_and_they_match_a_direct_ca
     assert f"{len(spec.verified(1e-3))} with residual" in b.status.value
     quiet = kp.explore("van_der_pol", size=20, n_steps=800, grid=8, prefetch=False)
     assert quiet.prefetched() and quiet.cached() == ["van_der_pol"]
+    assert quiet.warmth.value == ""
 
 
 def test_a_rank_deficient_dictionary_is_reported_in_the_status_not_warned(recwarn):

@@ -23,6 +23,14 @@ from .pseudospectra import complex_grid
 
 __all__ = ["explore"]
 
+
+def _warm_text(done, total, kind, n):
+    if done == total:
+        return (f"<small>all {total} systems precomputed ({kind}, N = {n}): switching "
+                "system is instant</small>")
+    return (f"<small>precomputing the systems in the background ({kind}, N = {n}): "
+            f"{done} of {total} ready</small>")
+
 DATA = "your data"
 
 
@@ -40,8 +48,9 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
     ``prefetch``: after each change of system, dictionary or size (and at open), the
     settings one step away (the next and previous system, dictionary, and size ± 1) are
     computed in a background thread, so that stepping through them shows each one
-    without waiting for its trajectory, EDMD and pseudospectrum. ``box.prefetched()``
-    waits for that work (tests, scripts).
+    without waiting for its trajectory, EDMD and pseudospectrum. At open, every system
+    (at the opening dictionary and size) is queued behind that work, with its progress
+    shown under the status line. ``box.prefetched()`` waits for all of it (tests, scripts).
     """
 
     import holoviews as hv
@@ -105,7 +114,29 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
         j = kinds.index(kind)
         targets += [(name, kind, m) for m in (n + 1, n - 1) if 2 <= m <= w_size.max]
         targets += [(name, kinds[(j + d) % len(kinds)], n) for d in (1, -1)]
-        cache.ahead([lambda t=t: pseudo(*t) for t in dict.fromkeys(targets)])
+        # small jobs (trajectory, EDMD, pseudospectrum): the worker pauses between them
+        # while the user is moving a control
+        jobs = []
+        for t in dict.fromkeys(targets):
+            jobs += [lambda t=t: trajectory(t[0]), lambda t=t: spectrum(*t),
+                     lambda t=t: pseudo(*t)]
+        cache.ahead(jobs)
+
+    def warm_all(kind, n):
+        # every system at the opening dictionary and size, nearest in the list first
+        if not prefetch or system == DATA:
+            return
+        i = systems_list.index(system)
+        order = sorted(systems_list, key=lambda s: min(
+            (systems_list.index(s) - i) % len(systems_list),
+            (i - systems_list.index(s)) % len(systems_list)))
+        jobs = []
+        for k, name in enumerate(order, 1):
+            jobs += [lambda s=name: trajectory(s), lambda s=name: spectrum(s, kind, n),
+                     lambda s=name: pseudo(s, kind, n),
+                     lambda k=k: setattr(warmth, "value", _warm_text(k, len(order), kind, n))]
+        warmth.value = _warm_text(0, len(order), kind, n)
+        cache.warm(jobs)
 
     # ------------------------------------------------------------------ controls
     style = {"description_width": "initial"}
@@ -123,6 +154,7 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
     w_part = widgets.ToggleButtons(options=["real", "abs", "phase"], value="real",
                                    description="show", style=style)
     status = widgets.HTML()
+    warmth = widgets.HTML()
 
     # One stream per view with only what that view shows, so that a control redraws
     # only the views it changes (the eigenvalue choice leaves the spectral measure alone).
@@ -263,9 +295,10 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
     refresh_choices()
     emit(k=w_eig.value or 0, observable=w_obs.value or 0)
     prefetch_beside(w_system.value, w_kind.value, w_size.value)
+    warm_all(w_kind.value, w_size.value)
 
     controls = widgets.VBox([widgets.HBox([w_system, w_kind]), widgets.HBox([w_size, w_eps]),
-                             status, widgets.HBox([w_eig, w_obs]), w_part])
+                             status, warmth, widgets.HBox([w_eig, w_obs]), w_part])
     plots = widgets.VBox([
         widgets.HBox([viz.as_widget(dmaps["eigenvalues"]),
                       viz.as_widget(dmaps["eigenfunction"])]),
@@ -277,6 +310,6 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
                     "eigenvalue": w_eig, "observable": w_obs, "part": w_part}
     box.spectrum = lambda: spectrum(w_system.value, w_kind.value, w_size.value)
 
-    box.prefetched = cache.wait
+    box.prefetched, box.warmth = cache.wait, warmth
     box.cached = lambda: sorted({k[1] for k in cache.keys() if k[0] == "ps"})
     return box
