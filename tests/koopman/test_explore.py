@@ -60,11 +60,11 @@ def test_explorer_accepts_data():
 def test_prefetch_computes_the_settings_one_step_away_and_they_match_a_direct_call():
     b = kp.explore("van_der_pol", size=20, n_steps=800, grid=8)
     n = len(tk.systems.SYSTEMS)
-    assert f"of {n} ready" in b.warmth.value
+    assert f"of {n} trajectories ready" in b.warmth.value
     assert b.prefetched(timeout=300)
     systems = b.controls["system"].options
-    assert set(b.cached()) == set(systems)           # every system warmed at open
-    assert f"all {n} systems precomputed (rbf, N = 20)" in b.warmth.value
+    assert f"trajectories of all {n} systems ready" in b.warmth.value
+    assert b.cached("x") == sorted(systems)
     i = systems.index("van_der_pol")
     beside = {systems[(i + 1) % len(systems)], systems[i - 1]}
     assert beside | {"van_der_pol"} <= set(b.cached())

@@ -23,15 +23,14 @@ from .pseudospectra import complex_grid
 
 __all__ = ["explore"]
 
-
-def _warm_text(done, total, kind, n):
-    if done == total:
-        return (f"<small>all {total} systems precomputed ({kind}, N = {n}): switching "
-                "system is instant</small>")
-    return (f"<small>precomputing the systems in the background ({kind}, N = {n}): "
-            f"{done} of {total} ready</small>")
-
 DATA = "your data"
+
+
+def _warm_text(done, total):
+    if done == total:
+        return f"<small>trajectories of all {total} systems ready</small>"
+    return (f"<small>integrating the systems in the background: {done} of {total} "
+            "trajectories ready</small>")
 
 
 def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
@@ -48,9 +47,9 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
     ``prefetch``: after each change of system, dictionary or size (and at open), the
     settings one step away (the next and previous system, dictionary, and size ± 1) are
     computed in a background thread, so that stepping through them shows each one
-    without waiting for its trajectory, EDMD and pseudospectrum. At open, every system
-    (at the opening dictionary and size) is queued behind that work, with its progress
-    shown under the status line. ``box.prefetched()`` waits for all of it (tests, scripts).
+    without waiting for its trajectory, EDMD and pseudospectrum. At open, every system's
+    trajectory is queued behind that work, with its progress shown under the status
+    line. ``box.prefetched()`` waits for all of it (tests, scripts).
     """
 
     import holoviews as hv
@@ -122,8 +121,9 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
                      lambda t=t: pseudo(*t)]
         cache.ahead(jobs)
 
-    def warm_all(kind, n):
-        # every system at the opening dictionary and size, nearest in the list first
+    def warm_all():
+        # every system's trajectory (the slow part of a switch; it does not depend on the
+        # dictionary), nearest in the list first
         if not prefetch or system == DATA:
             return
         i = systems_list.index(system)
@@ -132,10 +132,9 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
             (i - systems_list.index(s)) % len(systems_list)))
         jobs = []
         for k, name in enumerate(order, 1):
-            jobs += [lambda s=name: trajectory(s), lambda s=name: spectrum(s, kind, n),
-                     lambda s=name: pseudo(s, kind, n),
-                     lambda k=k: setattr(warmth, "value", _warm_text(k, len(order), kind, n))]
-        warmth.value = _warm_text(0, len(order), kind, n)
+            jobs += [lambda s=name: trajectory(s),
+                     lambda k=k: setattr(warmth, "value", _warm_text(k, len(order)))]
+        warmth.value = _warm_text(0, len(order))
         cache.warm(jobs)
 
     # ------------------------------------------------------------------ controls
@@ -295,7 +294,7 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
     refresh_choices()
     emit(k=w_eig.value or 0, observable=w_obs.value or 0)
     prefetch_beside(w_system.value, w_kind.value, w_size.value)
-    warm_all(w_kind.value, w_size.value)
+    warm_all()
 
     controls = widgets.VBox([widgets.HBox([w_system, w_kind]), widgets.HBox([w_size, w_eps]),
                              status, warmth, widgets.HBox([w_eig, w_obs]), w_part])
@@ -311,5 +310,6 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
     box.spectrum = lambda: spectrum(w_system.value, w_kind.value, w_size.value)
 
     box.prefetched, box.warmth = cache.wait, warmth
-    box.cached = lambda: sorted({k[1] for k in cache.keys() if k[0] == "ps"})
+    # the systems computed so far: "ps" pseudospectra (any settings), "x" trajectories
+    box.cached = lambda what="ps": sorted({k[1] for k in cache.keys() if k[0] == what})
     return box
