@@ -58,3 +58,10 @@ def test_warm_jobs_stay_queued_behind_the_near_ones():
     cache.stop(timeout=0.1)                      # queued warm jobs are dropped
     time.sleep(0.1)
     assert "never" not in done
+
+
+def test_peek_computes_nothing():
+    cache = Prefetch(enabled=False)
+    assert cache.peek("k") is None and cache.peek("k", 7) == 7
+    cache.get("k", lambda: 3)
+    assert cache.peek("k") == 3

@@ -54,6 +54,11 @@ class Prefetch:
         with self._lock:
             return list(self._values)
 
+    def peek(self, key, default=None):
+        """The value for ``key`` if it is computed, else ``default`` (computes nothing)."""
+        with self._lock:
+            return self._values.get(key, default)
+
     def get(self, key, compute):
         """The value for ``key``, computed with ``compute()`` the first time."""
         if threading.current_thread() is not self._worker:

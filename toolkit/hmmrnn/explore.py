@@ -190,7 +190,7 @@ def explore(rnn, hmm: HMM | None = None, *, checkpoints=None, neurons=None,
 
     def ahead(gain, color_by, step_index=None):
         # what one step of each control away shows, nearest first
-        jobs = [lambda: classes(gain) if color_by == "argmax output" else ablated(gain)]
+        jobs = [lambda: classes(gain)] if color_by == "argmax output" else []
         for g in (gain + gain_step, gain - gain_step):
             if -1e-9 <= g <= 2.0 + 1e-9:
                 g = round(g, 4)

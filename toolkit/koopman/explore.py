@@ -26,6 +26,14 @@ __all__ = ["explore"]
 DATA = "your data"
 
 
+def _nearest(items, item):
+    """``items`` (a ring: the list wraps round) ordered by distance from ``item``,
+    ``item`` first, then its next and previous neighbours, and so on."""
+    i, n = items.index(item), len(items)
+    return sorted(items, key=lambda other: min((items.index(other) - i) % n,
+                                               (i - items.index(other)) % n))
+
+
 def _warm_text(done, total):
     if done == total:
         return f"<small>trajectories of all {total} systems ready</small>"
@@ -105,14 +113,10 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
 
     def prefetch_beside(name, kind, n):
         # one arrow key away: the next and previous system, size and dictionary
-        kinds = list(DICTIONARY_KINDS)
-        targets = []
-        if name != DATA:
-            i = systems_list.index(name)
-            targets += [(systems_list[(i + d) % len(systems_list)], kind, n) for d in (1, -1)]
-        j = kinds.index(kind)
+        targets = [] if name == DATA else \
+            [(other, kind, n) for other in _nearest(systems_list, name)[1:3]]
         targets += [(name, kind, m) for m in (n + 1, n - 1) if 2 <= m <= w_size.max]
-        targets += [(name, kinds[(j + d) % len(kinds)], n) for d in (1, -1)]
+        targets += [(name, other, n) for other in _nearest(list(DICTIONARY_KINDS), kind)[1:3]]
         # small jobs (trajectory, EDMD, pseudospectrum): the worker pauses between them
         # while the user is moving a control
         jobs = []
@@ -126,10 +130,7 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
         # dictionary), nearest in the list first
         if not prefetch or system == DATA:
             return
-        i = systems_list.index(system)
-        order = sorted(systems_list, key=lambda s: min(
-            (systems_list.index(s) - i) % len(systems_list),
-            (i - systems_list.index(s)) % len(systems_list)))
+        order = _nearest(systems_list, system)
         jobs = []
         for k, name in enumerate(order, 1):
             jobs += [lambda s=name: trajectory(s),
@@ -225,9 +226,8 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
     w_part.observe(lambda ch: emit(part=ch["new"]), names="value")
 
     def refresh_status():
-        key = ("spec", w_system.value, w_kind.value, w_size.value)
-        if key in cache:
-            spec = cache.get(key, None)
+        spec = cache.peek(("spec", w_system.value, w_kind.value, w_size.value))
+        if spec is not None:
             status.value = status_text(spec)
 
     # -------------------------------------------------------------------- views
