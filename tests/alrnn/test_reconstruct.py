@@ -232,6 +232,20 @@ def test_box_check_overrides_a_better_held_out_score(fake_training, monkeypatch)
     assert frame.loc["rotation", "chosen"] and not frame.loc["spiral", "chosen"]
 
 
+def test_calibration_without_time_left(fake_training):
+    """With under 5 s of budget, "auto" skips calibration and says so; True still runs
+    it (one CMA-ES generation at least), so a requested stage is never silently missing."""
+    data = circle(3000)
+    fake_training(lambda job: fake_result(job, ("rotation", rotation_params(3, 2))))
+    kw = dict(seeds=[0], progress=False, budget_s=4, check_steps=2000, score_steps=2000)
+    auto = reconstruct(data, 0.01, P=1, M=3, calibration="auto", **kw)
+    assert "calibrated" not in list(auto.stage_frame()["stage"])
+    assert any(n.startswith("calibration skipped") for n in auto.notes)
+    forced = reconstruct(data, 0.01, P=1, M=3, calibration=True, **kw)
+    assert list(forced.stage_frame()["stage"])[-1] == "calibrated"
+    assert not any(n.startswith("calibration skipped") for n in forced.notes)
+
+
 def test_reconstruct_never_returns_a_diverging_model(fake_training):
     fake_training(lambda job: fake_result(job, ("a", diagonal_params(3, 2, 1.5)),
                                           ("b", rotation_params(3, 2, growth=1.001))))

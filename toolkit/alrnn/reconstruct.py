@@ -454,8 +454,10 @@ def reconstruct(data, dt: float, P: int = 2, M: int = 20, *, budget_s: float = 3
         crossing of the autocorrelation, see :func:`delay_embed`).
     transient : leading samples dropped from every trajectory (e.g. a settling phase).
     holdout : fraction at the end of every trajectory held out for model selection.
-    calibration : ``"auto"`` (if budget is left, keep it only when it improves the
-        held-out score), True (always try), False (never).
+    calibration : ``"auto"`` (if more than 8% of the budget and 5 s are left, try it and
+        keep it only when it improves the held-out score; a skip is named in the notes),
+        True (always try, at least one CMA-ES generation even past the budget, and keep it
+        whenever it passes the box check), False (never).
     check_steps, box : free runs of ``check_steps`` steps from held-out starts must stay in
         the data's range widened by ``box`` times its extent on each side.
     train_kwargs : overrides of the training settings (see :func:`~toolkit.alrnn.train`;
@@ -642,8 +644,13 @@ def reconstruct(data, dt: float, P: int = 2, M: int = 20, *, budget_s: float = 3
 
     # ---------------------------------------------------------------- calibration
     left = budget_s - (time.perf_counter() - t_start)
-    if (winner >= 0 and not interrupted and calibration is not False
-            and left > 0.08 * budget_s and left > 5):
+    room = left > 0.08 * budget_s and left > 5
+    if winner >= 0 and not interrupted and calibration == "auto" and not room:
+        notes.append(f"calibration skipped: {max(left, 0):.1f} s of the budget were left "
+                     f"(it needs more than {max(5.0, 0.08 * budget_s):.1f} s)")
+    # True always tries: with no time left it still runs one CMA-ES generation
+    if (winner >= 0 and not interrupted
+            and (calibration is True or (calibration == "auto" and room))):
         from .calibrate import calibrate
 
         deadline = time.perf_counter() + left - max(3.0, 0.05 * budget_s)
