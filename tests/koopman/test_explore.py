@@ -82,6 +82,22 @@ def test_prefetch_computes_the_settings_one_step_away_and_they_match_a_direct_ca
     assert quiet.warmth.value == ""
 
 
+def test_prefetch_queues_the_neighbours_of_the_control_moved_last_first():
+    b = kp.explore("van_der_pol", size=10, n_steps=400, grid=6)
+    kinds = list(b.controls["dictionary"].options)
+    assert [t[0] for t in b.prefetch_plan()[:2]] != ["van_der_pol"] * 2   # systems first
+    b.controls["dictionary"].value = kinds[1]
+    plan = b.prefetch_plan()
+    assert {t[1] for t in plan[:2]} == {kinds[2 % len(kinds)], kinds[0]}
+    assert all(t[0] == "van_der_pol" and t[2] == 10 for t in plan[:2])
+    b.controls["size"].value = 11
+    assert b.prefetch_plan()[:2] == [("van_der_pol", kinds[1], 12),
+                                     ("van_der_pol", kinds[1], 10)]
+    # the plan holds every neighbour once whichever control moved
+    assert len(b.prefetch_plan()) == len(set(b.prefetch_plan())) == 6
+    b.prefetched(timeout=300)
+
+
 def test_a_rank_deficient_dictionary_is_reported_in_the_status_not_warned(recwarn):
     b = kp.explore("van_der_pol", size=60, n_steps=1500, grid=8, dictionary="monomials",
                    prefetch=False)

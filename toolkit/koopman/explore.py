@@ -55,7 +55,8 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
     ``prefetch``: after each change of system, dictionary or size (and at open), the
     settings one step away (the next and previous system, dictionary, and size ± 1) are
     computed in a background thread, so that stepping through them shows each one
-    without waiting for its trajectory, EDMD and pseudospectrum. At open, every system's
+    without waiting for its trajectory, EDMD and pseudospectrum; the neighbours along the
+    control moved last come first (``box.prefetch_plan()``). At open, every system's
     trajectory is queued behind that work, with its progress shown under the status
     line. ``box.prefetched()`` waits for all of it (tests, scripts).
     """
@@ -111,16 +112,22 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
 
         return cache.get(("ps", name, kind, n), compute)
 
-    def prefetch_beside(name, kind, n):
-        # one arrow key away: the next and previous system, size and dictionary
-        targets = [] if name == DATA else \
-            [(other, kind, n) for other in _nearest(systems_list, name)[1:3]]
-        targets += [(name, kind, m) for m in (n + 1, n - 1) if 2 <= m <= w_size.max]
-        targets += [(name, other, n) for other in _nearest(list(DICTIONARY_KINDS), kind)[1:3]]
+    plan = []   # (system, dictionary, size) queued by the last move, in order
+
+    def prefetch_beside(name, kind, n, moved="system"):
+        # one arrow key away: the next and previous system, size and dictionary; the
+        # control moved last goes first (a user tends to move it again)
+        groups = {"system": [] if name == DATA else
+                  [(other, kind, n) for other in _nearest(systems_list, name)[1:3]],
+                  "size": [(name, kind, m) for m in (n + 1, n - 1) if 2 <= m <= w_size.max],
+                  "dictionary": [(name, other, n)
+                                 for other in _nearest(list(DICTIONARY_KINDS), kind)[1:3]]}
+        targets = groups[moved] + [t for g, ts in groups.items() if g != moved for t in ts]
+        plan[:] = list(dict.fromkeys(targets))
         # small jobs (trajectory, EDMD, pseudospectrum): the worker pauses between them
         # while the user is moving a control
         jobs = []
-        for t in dict.fromkeys(targets):
+        for t in plan:
             jobs += [lambda t=t: trajectory(t[0]), lambda t=t: spectrum(*t),
                      lambda t=t: pseudo(*t)]
         cache.ahead(jobs)
@@ -210,11 +217,13 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
                      f"{spec.pencil.rank} dimensions on these data")
         return text
 
-    def on_data_change(_):
+    def on_data_change(change):
         refresh_choices()
         emit(system=w_system.value, kind=w_kind.value, size=w_size.value,
              k=w_eig.value or 0, observable=w_obs.value or 0)
-        prefetch_beside(w_system.value, w_kind.value, w_size.value)
+        moved = {id(w_system): "system", id(w_kind): "dictionary", id(w_size): "size"}
+        prefetch_beside(w_system.value, w_kind.value, w_size.value,
+                        moved.get(id(change["owner"]), "system"))
 
     for w in (w_system, w_kind, w_size):
         w.observe(on_data_change, names="value")
@@ -310,6 +319,7 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
     box.spectrum = lambda: spectrum(w_system.value, w_kind.value, w_size.value)
 
     box.prefetched, box.warmth = cache.wait, warmth
+    box.prefetch_plan = lambda: list(plan)
     # the systems computed so far: "ps" pseudospectra (any settings), "x" trajectories
     box.cached = lambda what="ps": sorted({k[1] for k in cache.keys() if k[0] == what})
     return box
