@@ -65,3 +65,23 @@ def test_peek_computes_nothing():
     assert cache.peek("k") is None and cache.peek("k", 7) == 7
     cache.get("k", lambda: 3)
     assert cache.peek("k") == 3
+
+
+def test_limits_keep_the_values_used_last_of_a_kind():
+    cache = Prefetch(False, limits={"orbit": 2})
+    calls = []
+
+    def value(k):
+        return cache.get(("orbit", k), lambda: calls.append(k) or k)
+
+    for k in (1, 2, 3):
+        value(k)
+    cache.get(("rates", 1), lambda: "kept")           # other kinds are not capped
+    assert sorted(k for k in cache.keys() if k[0] == "orbit") == [("orbit", 2), ("orbit", 3)]
+    value(2)                                          # 2 is now the most recent
+    value(4)
+    assert sorted(cache.keys()) == [("orbit", 2), ("orbit", 4), ("rates", 1)]
+    value(1)                                          # forgotten: computed again
+    assert calls == [1, 2, 3, 4, 1]
+    with pytest.raises(ValueError, match="limits"):
+        Prefetch(limits={"orbit": 0})

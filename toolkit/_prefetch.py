@@ -31,10 +31,19 @@ def _drain():
 
 
 class Prefetch:
-    def __init__(self, enabled: bool = True, name: str = "prefetch", idle_s: float = 0.4):
+    """``limits`` caps how many values of a kind are kept (the kind of a tuple key is its
+    first item): ``{"orbit": 6}`` keeps the six orbits used last and forgets older ones,
+    which are computed again if asked for."""
+
+    def __init__(self, enabled: bool = True, name: str = "prefetch", idle_s: float = 0.4,
+                 limits: dict | None = None):
         self.enabled = bool(enabled)
         self.name = name
         self.idle_s = float(idle_s)
+        self.limits = dict(limits or {})
+        for kind, n in self.limits.items():
+            if int(n) < 1:
+                raise ValueError(f"limits: keep at least 1 value of {kind!r}, got {n}")
         self._last_use = time.monotonic()
         self._values: dict = {}
         self._pending: dict = {}
@@ -65,6 +74,7 @@ class Prefetch:
             self._last_use = time.monotonic()
         with self._lock:
             if key in self._values:
+                self._values[key] = self._values.pop(key)   # most recently used last
                 return self._values[key]
             done = self._pending.get(key)
             owner = done is None
@@ -80,10 +90,21 @@ class Prefetch:
             value = compute()
             with self._lock:
                 self._values[key] = value
+                self._evict(key)
             return value
         finally:
             with self._lock:
                 self._pending.pop(key).set()
+
+    def _evict(self, key):
+        # under self._lock: drop the least recently used values of key's kind
+        kind = key[0] if isinstance(key, tuple) and key else None
+        limit = self.limits.get(kind)
+        if limit is None:
+            return
+        same = [k for k in self._values if isinstance(k, tuple) and k and k[0] == kind]
+        for k in same[:max(0, len(same) - int(limit))]:
+            del self._values[k]
 
     def ahead(self, jobs):
         """Run the callables ``jobs`` in the background, in order, instead of any still

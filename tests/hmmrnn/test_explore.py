@@ -88,3 +88,16 @@ def test_prefetched_views_match_the_ones_computed_on_demand(net_and_checkpoints)
     assert ahead.rates == plain.rates
     expect = switch_rate(sample(ablate(rnn, [1, 2], 0.9), 40, 100, seed=0))
     assert ahead.rates["kick"] == pytest.approx(expect)
+
+
+def test_orbits_held_are_capped_and_a_forgotten_one_comes_back_the_same(net_and_checkpoints):
+    rnn, hmm, _ = net_and_checkpoints
+    box = explore(rnn, hmm, neurons=[1, 2], length=200, n_sequences=20, prefetch=False)
+    first = box.dmap[()].get(0).dimension_values("PC1")
+    for g in np.arange(0.0, 0.85, 0.1):
+        box.gain.value = round(float(g), 1)
+        box.dmap[()]
+    held = box.cached("orbit")
+    assert len(held) == 6 and 0.8 in held and 1.0 not in held
+    box.gain.value = 1.0                     # forgotten: computed again, identically
+    np.testing.assert_allclose(box.dmap[()].get(0).dimension_values("PC1"), first)
