@@ -117,27 +117,21 @@ def explore(task: str = "add", p: int = 59, *, train_fraction: float = 0.4,
         fresh_curves()
         button.disabled = True
         status.value = "training…"
-        # the button comes back only once the run's results are shown: a user (or a test)
-        # that waits for it finds the step slider and the Fourier views of this run
         try:
-            try:
-                run = make_run(c["task"].value, c["p"].value, seed, n_steps=c["n_steps"].value,
-                               log_every=log_every, fourier_every=2, **settings)
-                box.run = run
+            run = make_run(c["task"].value, c["p"].value, seed, n_steps=c["n_steps"].value,
+                           log_every=log_every, fourier_every=2, **settings)
+            box.run = run
 
-                def on_log(step, values):
-                    for curve in box.curves:
-                        curve.update(step, values)
+            def on_log(step, values):
+                for curve in box.curves:
+                    curve.update(step, values)
 
-                history = run.train(on_log=on_log, progress=False, keep_snapshots=True)
-            except (ValueError, TypeError) as err:
-                status.value = f"<span style='color:#D55E00'>{err}</span>"
-                return
-            show_run(run, history)
+            history = run.train(on_log=on_log, progress=False, keep_snapshots=True)
+        except (ValueError, TypeError) as err:
+            status.value = f"<span style='color:#D55E00'>{err}</span>"
+            return
         finally:
             button.disabled = False
-
-    def show_run(run, history):
         from .summary import steps_to_grok
 
         def reached(step):
