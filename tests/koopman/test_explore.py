@@ -49,6 +49,24 @@ def test_changing_dictionary_size_and_threshold_updates(box):
     assert box.streams["measure"].contents["observable"] == 1
 
 
+def test_every_dictionary_or_size_move_is_named_even_where_the_spectrum_is_the_same():
+    # monomials and Hermite polynomials of one degree span one space: EDMD's eigenvalues
+    # agree (a cross-check of the basis change), and only the title tells them apart
+    b = kp.explore("van_der_pol", dictionary="monomials", size=21, n_steps=1500, grid=8,
+                   prefetch=False)
+
+    def title():
+        return b.dmaps["eigenvalues"][()].opts.get().kwargs["title"]
+
+    before, lam = title(), np.sort_complex(b.spectrum().eigenvalues)
+    b.controls["dictionary"].value = "hermite"
+    np.testing.assert_allclose(np.sort_complex(b.spectrum().eigenvalues), lam, atol=1e-6)
+    assert "monomials, N = 21" in before and "hermite, N = 21" in title()
+    b.controls["size"].value = 22          # rounds down to degree 5: 21 functions
+    assert b.spectrum().eigenvectors.shape[0] == 21
+    assert "hermite, N = 22 (21 used)" in title()
+
+
 def test_explorer_accepts_data():
     t = np.arange(600)
     x = np.stack([np.cos(0.3 * t), np.sin(0.3 * t)], 1)

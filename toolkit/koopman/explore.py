@@ -26,6 +26,15 @@ __all__ = ["explore"]
 DATA = "your data"
 
 
+def _eigenvalue_title(system, kind, size, spec):
+    """Names the dictionary and the size asked for, with the functions it has: polynomial
+    bases of one degree span one space (the same eigenvalues) and sizes round to whole
+    degrees, so without them a move of either control could leave the plot unchanged."""
+    n = spec.eigenvectors.shape[0]
+    used = "" if n == size else f" ({n} used)"
+    return f"{system}: {kind}, N = {size}{used}"
+
+
 def _nearest(items, item):
     """``items`` (a ring: the list wraps round) ordered by distance from ``item``,
     ``item`` first, then its next and previous neighbours, and so on."""
@@ -260,7 +269,7 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
         # a square frame (the unit circle round), the legend inside, below the circle
         return view.opts(hv.opts.Image(frame_width=270, frame_height=270, aspect=None,
                                        data_aspect=None),
-                         hv.opts.Overlay(title=f"{system}: eigenvalues over log10 τ_N",
+                         hv.opts.Overlay(title=_eigenvalue_title(system, kind, size, spec),
                                          legend_position="bottom_left", fontsize={
                              "legend": "8pt", "title": "10pt"}))
 
