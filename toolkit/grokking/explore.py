@@ -112,9 +112,10 @@ def explore(task: str = "add", p: int = 59, *, train_fraction: float = 0.4,
                           viz.as_widget(extra.view())]
 
     def on_train(_=None):
-        # The button goes off before anything else changes: whoever sees the plots change
-        # after a click (a user, a browser test) finds it disabled until the run is over.
-        # Fresh curves first made the plots change while it was still on.
+        # The button goes off before anything else changes and comes back only once the
+        # run's status, step slider and Fourier views are in place: whoever sees the plots
+        # change after a click (a user, a browser test) finds it disabled until the run is
+        # shown whole. Fresh curves first made the plots change while it was still on.
         button.disabled = True
         status.value = "training…"
         try:
@@ -135,9 +136,9 @@ def explore(task: str = "add", p: int = 59, *, train_fraction: float = 0.4,
             except (ValueError, TypeError) as err:
                 status.value = f"<span style='color:#D55E00'>{err}</span>"
                 return
+            show_run(run, history)
         finally:
             button.disabled = False
-        show_run(run, history)
 
     def show_run(run, history):
         from .summary import steps_to_grok
