@@ -73,28 +73,6 @@ FINGERPRINT_JS = """() => {
   return out;
 }"""
 
-# Latency on the browser's own clock: every Bokeh document gets a change listener that
-# notes the time two animation frames after each change it applies (the frame that
-# paints it has passed). MARK_JS hooks the documents and returns [now, documents];
-# LAST_JS returns [time of the last change, documents not hooked since the mark].
-MARK_JS = """() => {
-  const w = window;
-  w.__dlHooked = w.__dlHooked || new WeakSet();
-  const docs = w.Bokeh ? w.Bokeh.documents : [];
-  for (const doc of docs) {
-    if (w.__dlHooked.has(doc)) continue;
-    w.__dlHooked.add(doc);
-    doc.on_change(() => requestAnimationFrame(() => requestAnimationFrame(() => {
-      w.__dlLastChange = performance.now(); })));
-  }
-  return [performance.now(), docs.length];
-}"""
-LAST_JS = """() => {
-  const w = window, docs = w.Bokeh ? w.Bokeh.documents : [];
-  const fresh = docs.filter((d) => !(w.__dlHooked && w.__dlHooked.has(d))).length;
-  return [w.__dlLastChange || null, fresh];
-}"""
-
 # Per Bokeh document: how many rows its data sources hold (0: a blank plot; -1: a
 # document without plots, such as Panel's comm manager).
 # A document whose views all left the page (an explorer replaced a plot) is not shown:
@@ -318,27 +296,6 @@ def wait_changed(page, before, what, timeout=60):
     return wait_for(page, changed, timeout, f"the plot to follow {what}", interval=100)
 
 
-def timed_move(page, kind, control, what, quiet_ms=500, timeout=60):
-    """Move ``control`` once the plots are still; returns (seconds, polled seconds, the
-    new state).
-
-    The latency runs from just before the action to the paint of the last change it
-    caused, on the browser's clock; where the move made new Bokeh documents (their
-    changes are not heard), it is the polled time of the last change instead (up to
-    ~0.1 s longer: the polling interval and page round trips).
-    """
-    before = settle(page)
-    start, _ = page.evaluate(MARK_JS)
-    t0 = time.perf_counter()
-    move(page, kind, control)
-    state, t_last = wait_settled(page, before, what, quiet_ms, timeout)
-    polled = t_last - t0
-    last, fresh = page.evaluate(LAST_JS)
-    if fresh or last is None or last <= start:
-        return polled, polled, state
-    return min(polled, (last - start) / 1000), polled, state
-
-
 def wait_settled(page, before, what, quiet_ms=500, timeout=60):
     """Wait for a change from ``before``, then until it stops changing for ``quiet_ms``.
 
@@ -490,13 +447,14 @@ def exercise_notebook(page, lab, notebook, *, name, deferred=(), run_button=None
             if run_button and not any(label.startswith(d) for d in deferred):
                 later.append((kind, control))   # e.g. a step slider: only after training
                 continue
+            before = settle(page)
+            t0 = time.perf_counter()
+            move(page, kind, control)
             if any(label.startswith(d) for d in deferred):
-                settle(page)
-                move(page, kind, control)
                 continue
-            seconds, _, _ = timed_move(page, kind, control, f"{tag}: {kind} {label!r}")
+            _, t_last = wait_settled(page, before, f"{tag}: {kind} {label!r}")
             if record is not None:
-                record.append((tag, f"{kind} {label}", seconds))
+                record.append((tag, f"{kind} {label}", t_last - t0))
         for kind, control in buttons:
             label = label_of(control)
             before = settle(page, quiet_ms=300)
@@ -519,9 +477,12 @@ def exercise_notebook(page, lab, notebook, *, name, deferred=(), run_button=None
                 record.append((tag, f"button {label}", t_last - t0))
         for kind, control in later:
             label = label_of(control)
-            seconds, _, _ = timed_move(page, kind, control, f"{tag}: {kind} {label!r}")
+            before = settle(page)
+            t0 = time.perf_counter()
+            move(page, kind, control)
+            _, t_last = wait_settled(page, before, f"{tag}: {kind} {label!r}")
             if record is not None:
-                record.append((tag, f"{kind} {label}", seconds))
+                record.append((tag, f"{kind} {label}", t_last - t0))
         settle(page)
         assert not blank_plots(page), f"{tag}: blank Bokeh plots {blank_plots(page)}"
         screenshot(explorer, f"{tag}_moved")

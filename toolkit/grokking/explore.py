@@ -112,35 +112,26 @@ def explore(task: str = "add", p: int = 59, *, train_fraction: float = 0.4,
                           viz.as_widget(extra.view())]
 
     def on_train(_=None):
-        # The button goes off before anything else changes and comes back only once the
-        # run's status, step slider and Fourier views are in place: whoever sees the plots
-        # change after a click (a user, a browser test) finds it disabled until the run is
-        # shown whole. Fresh curves first made the plots change while it was still on.
+        settings = {k: w.value for k, w in c.items() if k not in ("task", "p", "probes",
+                                                                    "n_steps")}
+        fresh_curves()
         button.disabled = True
         status.value = "training…"
         try:
-            settings = {k: w.value for k, w in c.items()
-                        if k not in ("task", "p", "probes", "n_steps")}
-            fresh_curves()
-            try:
-                run = make_run(c["task"].value, c["p"].value, seed,
-                               n_steps=c["n_steps"].value, log_every=log_every,
-                               fourier_every=2, **settings)
-                box.run = run
+            run = make_run(c["task"].value, c["p"].value, seed, n_steps=c["n_steps"].value,
+                           log_every=log_every, fourier_every=2, **settings)
+            box.run = run
 
-                def on_log(step, values):
-                    for curve in box.curves:
-                        curve.update(step, values)
+            def on_log(step, values):
+                for curve in box.curves:
+                    curve.update(step, values)
 
-                history = run.train(on_log=on_log, progress=False, keep_snapshots=True)
-            except (ValueError, TypeError) as err:
-                status.value = f"<span style='color:#D55E00'>{err}</span>"
-                return
-            show_run(run, history)
+            history = run.train(on_log=on_log, progress=False, keep_snapshots=True)
+        except (ValueError, TypeError) as err:
+            status.value = f"<span style='color:#D55E00'>{err}</span>"
+            return
         finally:
             button.disabled = False
-
-    def show_run(run, history):
         from .summary import steps_to_grok
 
         def reached(step):
