@@ -33,12 +33,21 @@ def _start(**config):
     return cluster, client
 
 
+def _stop(cluster, client):
+    # a nanny still restarting a killed worker makes close() fail ("can only join a
+    # started process"): let the cluster come back whole first
+    try:
+        client.wait_for_workers(2, timeout=TIMEOUT)
+    finally:
+        client.close()
+        cluster.close()
+
+
 @pytest.fixture(scope="module")
 def cluster():
     cluster, client = _start()
     yield cluster, client
-    client.close()
-    cluster.close()
+    _stop(cluster, client)
 
 
 @pytest.fixture
@@ -47,8 +56,7 @@ def own_client():
     # declared KilledWorker after its second worker death (default: fourth)
     cluster, client = _start(**{"distributed.scheduler.allowed-failures": 1})
     yield client
-    client.close()
-    cluster.close()
+    _stop(cluster, client)
 
 
 @pytest.fixture
