@@ -20,19 +20,23 @@ from .dictionaries import DICTIONARY_KINDS, dictionary_of_size
 from .edmd import edmd
 from .measures import spectral_measure
 from .pseudospectra import complex_grid
+from .views import contour_lines, pseudospectrum_layers, verified_points
 
 __all__ = ["explore"]
 
 DATA = "your data"
+REFERENCE_LEVELS = (1e-2, 1e-1)   # ε-contours drawn beside the chosen ε
 
 
-def _eigenvalue_title(system, kind, size, spec):
+def _eigenvalue_title(system, kind, size, spec, eps=None):
     """Names the dictionary and the size asked for, with the functions it has: polynomial
     bases of one degree span one space (the same eigenvalues) and sizes round to whole
     degrees, so without them a move of either control could leave the plot unchanged."""
     n = spec.eigenvectors.shape[0]
     used = "" if n == size else f" ({n} used)"
-    return f"{system}: {kind}, N = {size}{used}"
+    # ε is named here, not in the legend: a legend entry that changes its text is a new
+    # layer to HoloViews, a new set of Bokeh models on every move
+    return f"{system}: {kind}, N = {size}{used}" + ("" if eps is None else f", ε = {eps:.1e}")
 
 
 def _nearest(items, item):
@@ -252,24 +256,47 @@ def explore(system: str = "van_der_pol", *, data=None, dt: float | None = None,
     def message(text):
         return hv.Text(0, 0, text).opts(xaxis=None, yaxis=None)
 
+    # Pieces of the eigenvalue plot, kept per the settings they depend on: a piece that is
+    # the same object as in the last frame is not sent to the browser again, so a move of
+    # ε redraws only its contour and the verified points, a new eigenvalue only its ring.
+    pieces: dict = {}
+
+    def piece(key, make):
+        if key not in pieces:
+            if len(pieces) > 512:
+                pieces.clear()
+            pieces[key] = make()
+        return pieces[key]
+
+    def eps_contour(base, eps):
+        return contour_lines(base["tau"], [eps]).relabel("ε-contour").opts(
+            color=viz.PALETTE[2], line_width=2.5, show_legend=True)
+
+    def selected_ring(spec, k):
+        lam = spec.eigenvalues[k]
+        return hv.Points([(lam.real, lam.imag)], ["Re z", "Im z"], label="selected").opts(
+            size=16, fill_alpha=0, line_color=viz.PALETTE[3], line_width=3)
+
     def eigenvalue_view(system, kind, size, eps, k):
         try:
             ps = pseudo(system, kind, size)
             spec = spectrum(system, kind, size)
         except (ValueError, RuntimeError) as exc:
             return message(str(exc))
-        levels = sorted({float(eps), 1e-2, 1e-1})
-        view = ps.plot(levels=levels, eps=eps)
+        at = (system, kind, size)
+        base = piece(("base", *at), lambda: pseudospectrum_layers(ps, REFERENCE_LEVELS))
+        layers = [base["tau"], base["contours"],
+                  piece(("eps", *at, eps), lambda: eps_contour(base, eps)),
+                  base["circle"], base["eigenvalues"],
+                  piece(("verified", *at, eps),
+                        lambda: verified_points(ps, eps).relabel("residual ≤ ε"))]
         if 0 <= k < len(spec):
-            lam = spec.eigenvalues[k]
-            view = view * hv.Points([(lam.real, lam.imag)], ["Re z", "Im z"],
-                                    label="selected").opts(size=16, fill_alpha=0,
-                                                           line_color=viz.PALETTE[3],
-                                                           line_width=3)
+            layers.append(piece(("selected", *at, k), lambda: selected_ring(spec, k)))
+        view = hv.Overlay(layers)
         # a square frame (the unit circle round), the legend inside, below the circle
         return view.opts(hv.opts.Image(frame_width=270, frame_height=270, aspect=None,
                                        data_aspect=None),
-                         hv.opts.Overlay(title=_eigenvalue_title(system, kind, size, spec),
+                         hv.opts.Overlay(title=_eigenvalue_title(system, kind, size, spec, eps),
                                          legend_position="bottom_left", fontsize={
                              "legend": "8pt", "title": "10pt"}))
 

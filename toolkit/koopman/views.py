@@ -8,7 +8,7 @@ from .. import viz
 from .._checks import one_of
 
 __all__ = ["unit_circle", "eigenvalue_plot", "eigenfunction_plot", "pseudospectrum_plot",
-           "spectral_measure_plot"]
+           "pseudospectrum_layers", "contour_lines", "verified_points", "spectral_measure_plot"]
 
 GREY = "#999999"
 
@@ -93,41 +93,72 @@ def eigenfunction_plot(spectrum, k, X, *, part="real", dims=(0, 1)):
     return el
 
 
-def pseudospectrum_plot(ps, levels=None, *, title="", eps=None):
+def pseudospectrum_layers(ps, levels=None, *, eps=None) -> dict:
+    """The pieces of :func:`pseudospectrum_plot`, by name, in drawing order: ``"tau"``
+    (log10 τ_N as an image, or points on an irregular grid), ``"contours"`` (at
+    ``levels``; None off a regular grid), ``"circle"``, ``"eigenvalues"`` and, with
+    ``eps``, ``"verified"`` (residual ≤ eps). An explorer keeps the pieces a control
+    leaves alone and redraws only the others."""
     import holoviews as hv
 
     viz._ensure_theme()
     grid, tau = ps.grid, ps.tau
-    if levels is None:
-        levels = [1e-3, 1e-2, 1e-1, 0.3]
+    levels = [1e-3, 1e-2, 1e-1, 0.3] if levels is None else levels
     levels = sorted(float(v) for v in np.atleast_1d(levels))
     logt = np.log10(np.maximum(tau, 1e-16))
-    title = title or "pseudospectrum: log10 τ_N(z)"
     regular = grid.ndim == 2 and grid.shape[0] > 1 and grid.shape[1] > 1 and \
         np.allclose(grid.imag, grid.imag[:, :1]) and np.allclose(grid.real, grid.real[:1])
+    out = {}
     if regular:
         xs, ys = grid.real[0], grid.imag[:, 0]
-        img = hv.Image((xs, ys, logt), ["Re z", "Im z"], "log10 τ").opts(
+        out["tau"] = hv.Image((xs, ys, logt), ["Re z", "Im z"], "log10 τ").opts(
             cmap="Greys_r", colorbar=True, clim=(float(logt.min()), max(0.0, logt.max())))
-        cont = hv.operation.contours(img, levels=[np.log10(v) for v in levels],
-                                     overlaid=False).opts(
+        out["contours"] = contour_lines(out["tau"], levels).opts(
             cmap="plasma", line_width=1.5, colorbar=False, show_legend=False)
-        base = img * cont
     else:
         z = grid.ravel()
-        base = hv.Points({"Re z": z.real, "Im z": z.imag, "log10 τ": logt.ravel()},
-                         ["Re z", "Im z"], ["log10 τ"]).opts(color="log10 τ", cmap="Greys_r",
-                                                             colorbar=True, size=5)
-    circle = unit_circle().redim(**{"Re λ": "Re z", "Im λ": "Im z"})
-    lam, res = ps.eigenvalues, ps.residuals
-    pts = hv.Points((lam.real, lam.imag), ["Re z", "Im z"], label="EDMD eigenvalues").opts(
+        out["tau"] = hv.Points({"Re z": z.real, "Im z": z.imag, "log10 τ": logt.ravel()},
+                               ["Re z", "Im z"], ["log10 τ"]).opts(
+            color="log10 τ", cmap="Greys_r", colorbar=True, size=5)
+        out["contours"] = None
+    out["circle"] = unit_circle().redim(**{"Re λ": "Re z", "Im λ": "Im z"})
+    lam = ps.eigenvalues
+    out["eigenvalues"] = hv.Points((lam.real, lam.imag), ["Re z", "Im z"],
+                                   label="EDMD eigenvalues").opts(
         color=viz.PALETTE[1], size=6, marker="x", line_width=2)
-    over = base * circle * pts
     if eps is not None:
-        ok = res <= eps
-        over = over * hv.Points((lam.real[ok], lam.imag[ok]), ["Re z", "Im z"],
-                                label=f"residual ≤ {eps:g}").opts(
-            color=viz.PALETTE[2], size=8, line_color="black")
+        out["verified"] = verified_points(ps, eps)
+    return out
+
+
+def verified_points(result, eps):
+    """The eigenvalues of ``result`` (a spectrum or pseudospectrum) with residual ≤ eps."""
+    import holoviews as hv
+
+    lam, res = result.eigenvalues, result.residuals
+    ok = res <= eps
+    return hv.Points((lam.real[ok], lam.imag[ok]), ["Re z", "Im z"],
+                     label=f"residual ≤ {eps:g}").opts(color=viz.PALETTE[2], size=8,
+                                                       line_color="black")
+
+
+def contour_lines(image, levels):
+    """Contours of a log10 τ image at values ``levels`` of ε (not of log10 ε)."""
+    import holoviews as hv
+
+    return hv.operation.contours(image, levels=[np.log10(float(v)) for v in levels],
+                                 overlaid=False)
+
+
+def pseudospectrum_plot(ps, levels=None, *, title="", eps=None):
+    layers = pseudospectrum_layers(ps, levels, eps=eps)
+    levels = sorted(float(v) for v in np.atleast_1d(
+        [1e-3, 1e-2, 1e-1, 0.3] if levels is None else levels))
+    title = title or "pseudospectrum: log10 τ_N(z)"
+    over = None
+    for el in layers.values():
+        if el is not None:
+            over = el if over is None else over * el
     lv = ", ".join(f"{v:g}" for v in levels)
     return over.opts(title=f"{title}  (contours: ε = {lv})", width=viz.HEIGHT + 120,
                      height=viz.HEIGHT, legend_position="bottom_right")
