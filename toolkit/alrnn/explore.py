@@ -81,9 +81,16 @@ def explore(model: ALRNN, data=None, *, n_steps: int = 5000, max_period: int = 4
     def highlight(r):
         return None if r is None or int(r) < 0 else int(r)
 
+    # A region move recolours the points it drew before: a clone that keeps the points
+    # (and their plot id), so Bokeh is sent the new colours, not 5000 points again.
+    portrait = code.portrait(dims, labels=labels, title="attractor by region")
+    rasters = {}   # the last window's raster, recoloured the same way
+
+    def recoloured(el, region):
+        return el.opts(hv.opts.Points(cmap=code.region_colors(highlight(region))), clone=True)
+
     def by_region(region):
-        return code.portrait(dims, labels=labels, highlight=highlight(region),
-                             title="attractor by region")
+        return recoloured(portrait, region)
 
     def window_path(start, stop):
         seg = code.observed[max(start, 0):max(stop, start + 2)][:, list(dims)]
@@ -91,8 +98,11 @@ def explore(model: ALRNN, data=None, *, n_steps: int = 5000, max_period: int = 4
             color="black", line_width=1.2)
 
     def raster(start, stop, region):
-        return code.raster(start, max(stop - start, 2), highlight=highlight(region)).opts(
-            xlabel="time (steps)")
+        if (start, stop) not in rasters:
+            rasters.clear()
+            rasters[start, stop] = code.raster(start, max(stop - start, 2)).opts(
+                xlabel="time (steps)")
+        return recoloured(rasters[start, stop], region)
 
     def graph_marker(region):
         return code.graph_marker(highlight(region))

@@ -183,11 +183,16 @@ class SymbolicCode(Result):
         return pd.DataFrame(rows)
 
     # ------------------------------------------------------------------ views
-    def region_colors(self) -> dict:
+    def region_colors(self, highlight: int | None = None) -> dict:
+        """Colour per region label; with ``highlight``, every other region is grey."""
         from ..viz import REGION_PALETTE
 
-        return {region_label(r, self.P): REGION_PALETTE[int(r) % len(REGION_PALETTE)]
-                for r in self.table_regions}
+        colors = {region_label(r, self.P): REGION_PALETTE[int(r) % len(REGION_PALETTE)]
+                  for r in self.table_regions}
+        if highlight is not None:
+            key = region_label(highlight, self.P)
+            colors = {k: (v if k == key else "#dddddd") for k, v in colors.items()}
+        return colors
 
     def portrait(self, dims=(0, 1), *, labels=None, highlight: int | None = None,
                  window: tuple[int, int] | None = None, max_points: int = 20_000, title=""):
@@ -202,10 +207,7 @@ class SymbolicCode(Result):
 
         step = max(1, len(self.observed) // max_points)
         colour = np.array([region_label(s, self.P) for s in self.symbols[::step]])
-        cmap = self.region_colors()
-        if highlight is not None:
-            key = region_label(highlight, self.P)
-            cmap = {k: (v if k == key else "#dddddd") for k, v in cmap.items()}
+        cmap = self.region_colors(highlight)
         el = phase_portrait(self.observed[::step], dims=dims, labels=labels, color=colour,
                             kind="points", title=title or "trajectory by region")
         el = el.opts(cmap=cmap, size=2)
@@ -232,10 +234,7 @@ class SymbolicCode(Result):
         t = np.arange(start, stop)
         s = self.symbols[start:stop]
         row = {int(r): i for i, r in enumerate(self.regions)}
-        cmap = self.region_colors()
-        if highlight is not None:
-            key = region_label(highlight, self.P)
-            cmap = {k: (v if k == key else "#dddddd") for k, v in cmap.items()}
+        cmap = self.region_colors(highlight)
         data = {"time": t, "region": [row.get(int(v), -1) for v in s],
                 "bits": [region_label(v, self.P) for v in s]}
         return hv.Points(data, kdims=["time", "region"], vdims=["bits"]).opts(
