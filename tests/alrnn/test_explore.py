@@ -43,3 +43,21 @@ def test_explorer_bad_input():
         explore(model, dims=(0, 5))
     with pytest.raises(TypeError, match="^model"):
         explore(None)
+
+
+def test_a_region_move_recolours_the_points_without_sending_them_again():
+    from bokeh.models import CategoricalColorMapper, ColumnDataSource
+
+    model = rotation_model()
+    box = explore(model, n_steps=400, max_period=2)
+    plot = hv.renderer("bokeh").get_plot(box.dmaps[0])
+    biggest = max(plot.state.select(ColumnDataSource),
+                  key=lambda s: max((len(v) for v in s.data.values()), default=0))
+    data = dict(biggest.data)
+    assert len(next(iter(data.values()))) == 400   # the portrait's points
+    region = int(box.code.regions[0])
+    box.region.value = region
+    palettes = [m.palette for m in plot.state.select(CategoricalColorMapper)]
+    grey = [c == "#dddddd" for c in palettes[0]]
+    assert sum(not g for g in grey) == 1 and sum(grey) == len(box.code.table_regions) - 1
+    assert all(biggest.data[k] is v for k, v in data.items())

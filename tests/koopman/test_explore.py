@@ -123,3 +123,25 @@ def test_a_rank_deficient_dictionary_is_reported_in_the_status_not_warned(recwar
     assert spec.pencil.rank < spec.eigenvectors.shape[0]
     assert f"span only {spec.pencil.rank} dimensions" in b.status.value
     assert not [w for w in recwarn if "span only" in str(w.message)]
+
+
+def test_an_eps_move_redraws_in_place_and_sends_only_what_changed():
+    # a legend label that changes with ε made HoloViews add Bokeh renderers on every
+    # move; the image, reference contours and eigenvalues are kept, not sent again
+    import holoviews as hv
+    from bokeh.models import GlyphRenderer
+
+    b = kp.explore("van_der_pol", size=24, n_steps=1500, grid=12, eps=1e-3, prefetch=False)
+    plot = hv.renderer("bokeh").get_plot(b.dmaps["eigenvalues"])
+    renderers = set(plot.state.select(GlyphRenderer))
+    image = next(r for r in renderers if type(r.glyph).__name__ == "Image")
+    data = dict(image.data_source.data)
+    for eps in (1e-2, 10 ** -1.5, 1e-1):
+        b.controls["eps"].value = eps
+        assert set(plot.state.select(GlyphRenderer)) == renderers
+        assert f"ε = {eps:.1e}" in plot.state.title.text
+        assert all(image.data_source.data[k] is v for k, v in data.items())
+    ring = [r for r in renderers if getattr(r.glyph, "line_color", None) == tk.viz.PALETTE[2]]
+    assert ring   # the ε-contour, drawn in the verified points' colour
+    b.controls["size"].value = 20
+    assert any(image.data_source.data[k] is not v for k, v in data.items())
