@@ -380,6 +380,15 @@ def move(page, kind, control):
         raise ValueError(kind)
 
 
+def _has_range(control):
+    low, top = control.locator(".noUi-handle").last.evaluate(
+        "(h) => [h.getAttribute('aria-valuemin'), h.getAttribute('aria-valuemax')]")
+    try:
+        return float(top) > float(low)
+    except (TypeError, ValueError):
+        return False
+
+
 def _at_max(handle):
     now, top = handle.evaluate("(h) => [h.getAttribute('aria-valuenow'),"
                                " h.getAttribute('aria-valuemax')]")
@@ -477,6 +486,11 @@ def exercise_notebook(page, lab, notebook, *, name, deferred=(), run_button=None
                 record.append((tag, f"button {label}", t_last - t0))
         for kind, control in later:
             label = label_of(control)
+            if kind == "slider":
+                # the button comes back as the run ends; the slider's new range (the
+                # steps trained) can reach the browser a moment later
+                wait_for(page, lambda c=control: _has_range(c), 60,
+                         f"{tag}: slider {label!r} to get more than one value")
             before = settle(page)
             t0 = time.perf_counter()
             move(page, kind, control)
